@@ -1,0 +1,31 @@
+//! Reading trace-cmd's trace.dat files and printing their events the way trace-cmd's `report`
+//! (with libtraceevent) does.
+//!
+//! Layers, bottom up:
+//! - [`endian`], [`record`], [`format`]: shared vocabulary.
+//! - the file container (header, v6 layout, v7 sections and options, compression) and the
+//!   per-CPU ring-buffer pages;
+//! - the event printer (format files, print-fmt parsing and evaluation, kallsyms, printk
+//!   formats) equivalent to libtraceevent;
+//! - the report renderer (line layout, plugins, function_graph, filters, options) equivalent to
+//!   `trace-cmd report`.
+//!
+//! Nothing here touches the kernel: reading a file needs no tracefs.
+
+pub mod endian;
+pub mod format;
+pub mod record;
+
+pub use endian::Endian;
+pub use format::{EventFormat, Field, FieldFlags};
+pub use record::Record;
+
+/// Which reference `report` output to reproduce, byte for byte.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dialect {
+    /// trace-cmd 3.1.6 with libtraceevent 1.7.1 (Debian 12): `report --compat 3.1`.
+    V3_1,
+    /// trace-cmd 3.3.1 with libtraceevent 1.8.4 and its plugins (Debian 13): the default.
+    #[default]
+    V3_3,
+}
