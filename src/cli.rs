@@ -24,7 +24,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Read out the trace stored in a trace.dat file.
-    Report(ReportArgs),
+    Report(Box<ReportArgs>),
     /// Write the man pages to a directory (used to keep man/ current).
     #[command(hide = true, name = "generate-man")]
     GenerateMan {

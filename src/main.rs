@@ -33,7 +33,7 @@ fn main() -> ExitCode {
             let sub = matches
                 .subcommand_matches("report")
                 .expect("report matches");
-            cmd::report::run(args, sub)
+            cmd::report::run(*args, sub)
         }
         cli::Command::GenerateMan { dir } => cmd::man::run(&dir),
     };
