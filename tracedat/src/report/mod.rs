@@ -1,0 +1,4 @@
+//! trace-cmd's `report` (tracecmd/trace-read.c and the parts of lib/trace-cmd it drives).
+
+pub mod comm;
+pub mod plugins;
