@@ -1,4 +1,5 @@
 //! trace-cmd's `report` (tracecmd/trace-read.c and the parts of lib/trace-cmd it drives).
 
 pub mod comm;
+pub mod line;
 pub mod plugins;

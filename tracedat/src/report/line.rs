@@ -1,0 +1,231 @@
+//! The fixed columns of a report line: comm-pid, CPU, latency flags, timestamp and the padded
+//! event name (tracecmd/trace-read.c `trace_show_data`, `print_event_name`, `time_format`;
+//! libtraceevent `print_event_time`, `data_latency_format`).
+
+use std::io::Write;
+
+/// How timestamps are printed (`time_format()` in trace-read.c).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeFmt {
+    /// `%6.1000d`: µs, rounded to nearest — ns clocks, the default.
+    Usecs,
+    /// `%9.1d`: ns — ns clocks with `-t`.
+    Nsecs,
+    /// `%12d`: a raw integer — counter/tsc clocks (libtraceevent's 10^12 overflows an int,
+    /// so it falls back to `%12llu`).
+    Raw,
+}
+
+impl TimeFmt {
+    /// The timestamp alone (libtraceevent `print_event_time`).
+    #[inline]
+    pub fn write(self, out: &mut Vec<u8>, ts: u64) {
+        match self {
+            TimeFmt::Usecs => {
+                let t = ts.wrapping_add(500) / 1000;
+                write_u64_pad(out, t / 1_000_000, 5);
+                out.push(b'.');
+                write_u64_zero(out, t % 1_000_000, 6);
+            }
+            TimeFmt::Nsecs => {
+                write_u64_pad(out, ts / 1_000_000_000, 5);
+                out.push(b'.');
+                write_u64_zero(out, ts % 1_000_000_000, 9);
+            }
+            TimeFmt::Raw => write_u64_pad(out, ts, 12),
+        }
+    }
+
+    /// The timestamp column of a line: ` %6.1000d:` / ` %9.1d:` / `%12d:`.
+    #[inline]
+    pub fn write_column(self, out: &mut Vec<u8>, ts: u64) {
+        if self != TimeFmt::Raw {
+            out.push(b' ');
+        }
+        self.write(out, ts);
+        out.push(b':');
+    }
+}
+
+/// `%*llu`: right-aligned in `width`.
+#[inline]
+pub fn write_u64_pad(out: &mut Vec<u8>, v: u64, width: usize) {
+    let mut buf = [0u8; 20];
+    let s = fmt_u64(&mut buf, v);
+    for _ in s.len()..width {
+        out.push(b' ');
+    }
+    out.extend_from_slice(s);
+}
+
+/// `%0*llu`: zero-padded to `width`.
+#[inline]
+pub fn write_u64_zero(out: &mut Vec<u8>, v: u64, width: usize) {
+    let mut buf = [0u8; 20];
+    let s = fmt_u64(&mut buf, v);
+    for _ in s.len()..width {
+        out.push(b'0');
+    }
+    out.extend_from_slice(s);
+}
+
+#[inline]
+fn fmt_u64(buf: &mut [u8; 20], mut v: u64) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    &buf[i..]
+}
+
+/// `"%16s-%-5d [%03d]"` (or `"%8.8s-%-5d %3d"` with `-l`).
+#[inline]
+pub fn write_comm_pid_cpu(out: &mut Vec<u8>, comm: &[u8], pid: i32, cpu: u32, latency: bool) {
+    if latency {
+        let c = &comm[..comm.len().min(8)];
+        for _ in c.len()..8 {
+            out.push(b' ');
+        }
+        out.extend_from_slice(c);
+        out.push(b'-');
+        let _ = write!(out, "{pid:<5} {cpu:3}");
+    } else {
+        for _ in comm.len()..16 {
+            out.push(b' ');
+        }
+        out.extend_from_slice(comm);
+        out.push(b'-');
+        let _ = write!(out, "{pid:<5} [{cpu:03}]");
+    }
+}
+
+/// `print_event_name`: ` name: ` then spaces up to 20 columns of name.
+#[inline]
+pub fn write_event_name(out: &mut Vec<u8>, name: &[u8]) {
+    out.push(b' ');
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": ");
+    for _ in name.len()..20 {
+        out.push(b' ');
+    }
+}
+
+/// Where the latency-format fields are in every record (libtraceevent looks them up once,
+/// on the lowest-id event, and remembers whether lock_depth/migrate_disable exist).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LatencyFields {
+    /// common_flags (offset, size)
+    pub flags: Option<(usize, usize)>,
+    /// common_preempt_count
+    pub preempt: Option<(usize, usize)>,
+    /// common_migrate_disable (old RT kernels)
+    pub migrate_disable: Option<(usize, usize)>,
+    /// common_lock_depth (old kernels)
+    pub lock_depth: Option<(usize, usize)>,
+}
+
+/// TRACE_FLAG_* bits of common_flags.
+pub const FLAG_IRQS_OFF: u32 = 0x01;
+pub const FLAG_IRQS_NOSUPPORT: u32 = 0x02;
+pub const FLAG_NEED_RESCHED: u32 = 0x04;
+pub const FLAG_HARDIRQ: u32 = 0x08;
+pub const FLAG_SOFTIRQ: u32 = 0x10;
+
+impl LatencyFields {
+    fn read(e: crate::Endian, data: &[u8], f: Option<(usize, usize)>) -> Option<i64> {
+        let (off, size) = f?;
+        let v = e.uint(data, off, size).unwrap_or(0);
+        // __parse_common reads with tep_read_number and returns an int.
+        Some(v as u32 as i32 as i64)
+    }
+
+    /// `tep_data_flags`: common_flags, or -1 when the field is missing.
+    pub fn flags(&self, e: crate::Endian, data: &[u8]) -> i64 {
+        Self::read(e, data, self.flags).unwrap_or(-1)
+    }
+
+    /// `data_latency_format`: `d`/`X`/`.`, `N`/`.`, `H`/`h`/`s`/`.`, preempt depth, migrate
+    /// disable (high nibble), then optional migrate_disable and lock_depth columns.
+    pub fn write(&self, out: &mut Vec<u8>, e: crate::Endian, data: &[u8]) {
+        let flags = self.flags(e, data) as u32;
+        let pc = Self::read(e, data, self.preempt).unwrap_or(-1) as u32;
+        let hard = flags & FLAG_HARDIRQ != 0;
+        let soft = flags & FLAG_SOFTIRQ != 0;
+        out.push(if flags & FLAG_IRQS_OFF != 0 {
+            b'd'
+        } else if flags & FLAG_IRQS_NOSUPPORT != 0 {
+            b'X'
+        } else {
+            b'.'
+        });
+        out.push(if flags & FLAG_NEED_RESCHED != 0 {
+            b'N'
+        } else {
+            b'.'
+        });
+        out.push(match (hard, soft) {
+            (true, true) => b'H',
+            (true, false) => b'h',
+            (false, true) => b's',
+            _ => b'.',
+        });
+        if pc & 0xf != 0 {
+            let _ = write!(out, "{:x}", pc & 0xf);
+        } else {
+            out.push(b'.');
+        }
+        if pc & 0xf0 != 0 {
+            let _ = write!(out, "{:x}", pc >> 4);
+        } else {
+            out.push(b'.');
+        }
+        for f in [self.migrate_disable, self.lock_depth] {
+            if let Some(v) = Self::read(e, data, f) {
+                if v < 0 {
+                    out.push(b'.');
+                } else {
+                    let _ = write!(out, "{v}");
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_formats() {
+        let mut v = Vec::new();
+        TimeFmt::Usecs.write_column(&mut v, 71_145_939_500);
+        assert_eq!(v, b"    71.145940:");
+        v.clear();
+        TimeFmt::Nsecs.write_column(&mut v, 71_145_939_500);
+        assert_eq!(v, b"    71.145939500:");
+        v.clear();
+        TimeFmt::Raw.write_column(&mut v, 2);
+        assert_eq!(v, b"           2:");
+        v.clear();
+        TimeFmt::Raw.write_column(&mut v, 6268068829420);
+        assert_eq!(v, b"6268068829420:");
+    }
+
+    #[test]
+    fn comm_columns() {
+        let mut v = Vec::new();
+        write_comm_pid_cpu(&mut v, b"trace-cmd", 145, 0, false);
+        assert_eq!(v, b"       trace-cmd-145   [000]");
+        v.clear();
+        write_comm_pid_cpu(&mut v, b"make-cores", 3502, 0, true);
+        assert_eq!(v, b"make-cor-3502    0");
+        v.clear();
+        write_event_name(&mut v, b"sched_switch");
+        assert_eq!(v, b" sched_switch:         ");
+    }
+}
