@@ -3,3 +3,4 @@
 pub mod comm;
 pub mod line;
 pub mod plugins;
+pub mod wakeup;
