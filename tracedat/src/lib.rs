@@ -16,6 +16,8 @@ pub mod endian;
 pub mod error;
 pub mod file;
 pub mod format;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod merge;
 pub mod record;
 pub mod ring_buffer;
