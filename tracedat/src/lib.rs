@@ -13,13 +13,24 @@
 //! Nothing here touches the kernel: reading a file needs no tracefs.
 
 pub mod endian;
+pub mod error;
+pub mod file;
 pub mod format;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod merge;
 pub mod record;
 pub mod report;
+pub mod ring_buffer;
+pub mod stream;
 
 pub use endian::Endian;
+pub use error::{Error, LogLevel, Pos, Warning};
+pub use file::{Buffer, BufferData, ClockInfo, CpuData, TraceFile};
 pub use format::{EventFormat, Field, FieldFlags};
+pub use merge::{Input, Merge, StreamInfo};
 pub use record::Record;
+pub use stream::{CpuStream, TimeConfig, TsPipeline};
 
 /// Which reference `report` output to reproduce, byte for byte.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]

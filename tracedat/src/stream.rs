@@ -1,0 +1,687 @@
+//! Per-CPU record streams: one CPU's ring-buffer pages, decoded in order, with timestamps put
+//! through trace-cmd's timestamp pipeline.
+//!
+//! This is trace-cmd's per-CPU reader (lib/trace-cmd/trace-input.c: `init_cpu`, `get_page`,
+//! `get_next_page`, `update_page_info`, `tracecmd_peek_data`, `read_zpage`) over the mapped file:
+//! - uncompressed pages are read in place from the map; compressed data is inflated one chunk
+//!   at a time into one of two buffers, so the current record and the one after it (which the
+//!   merge exposes for function_graph's look-ahead) both stay valid;
+//! - `record->offset` is the page's offset plus the event's offset in the page, with
+//!   compressed data placed at trace-cmd's virtual offsets;
+//! - a page whose commit size exceeds the page size ends the CPU ("bad page read"), so does a
+//!   page at an offset that is not page aligned ("bad page offset"); on the first page both are
+//!   fatal, as trace-cmd's `init_cpu` fails;
+//! - timestamps go through `timestamp_calc`: nothing with `--raw-ts`; else guest→host
+//!   TIME_SHIFT correction (top buffer only), then `--ts2secs` scaling or TSC2NSEC
+//!   `mul_u64_u32_shr`, then the offset (`--ts-offset`, DATE µs × 1000 unless `--nodate`,
+//!   OFFSET, and `--align-ts`).
+//!
+//! The hot path (`advance`) allocates nothing.
+
+use std::sync::Arc;
+
+use crate::error::{Error, LogLevel, Pos, Result, Warning};
+use crate::file::compress::{Chunk, Decoder};
+use crate::file::options::{OptionValue, TimeShift, TsyncSample};
+use crate::file::{BufferData, TraceFile};
+use crate::record::Record;
+use crate::ring_buffer::{PageDecoder, PageFormat, PageState};
+
+/// The report options that change timestamps (per input file in trace-cmd).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TimeConfig {
+    /// `--raw-ts`: timestamps exactly as in the ring buffer.
+    pub raw_ts: bool,
+    /// `--nodate`: ignore the DATE option.
+    pub no_date: bool,
+    /// `--ts-offset N`: ns added to every timestamp.
+    pub ts_offset: i64,
+    /// `--ts2secs HZ`: timestamps are ticks of HZ; 0 or `None` for none.
+    pub ts2secs: Option<u64>,
+    /// Do not apply a guest file's TIME_SHIFT correction.
+    pub no_tsync: bool,
+}
+
+/// `TRACECMD_TSYNC_FLAG_INTERPOLATE`.
+const TSYNC_INTERPOLATE: u32 = 1;
+
+/// The timestamp pipeline of one buffer (trace-cmd's `timestamp_calc` with the handle's
+/// settings).
+#[derive(Clone, Debug)]
+pub struct TsPipeline {
+    raw: bool,
+    sync: Option<Arc<TimeShift>>,
+    ts2secs: Option<f64>,
+    tsc: Option<(u64, u32)>,
+    offset: i64,
+}
+
+impl TsPipeline {
+    /// The identity (what `--raw-ts` gives).
+    pub fn raw() -> TsPipeline {
+        TsPipeline {
+            raw: true,
+            sync: None,
+            ts2secs: None,
+            tsc: None,
+            offset: 0,
+        }
+    }
+
+    /// The pipeline for buffer `buffer` of `file` under `cfg`.
+    pub fn new(file: &TraceFile<'_>, buffer: usize, cfg: &TimeConfig) -> TsPipeline {
+        if cfg.raw_ts {
+            return TsPipeline::raw();
+        }
+        let mut offset = cfg.ts_offset;
+        let mut tsc = None;
+        for o in file.options() {
+            match o.value {
+                OptionValue::Date { usecs } if !cfg.no_date => {
+                    offset = offset.wrapping_add(usecs.wrapping_mul(1000));
+                }
+                OptionValue::Offset { nsecs } => offset = offset.wrapping_add(nsecs),
+                OptionValue::Tsc2Nsec { mult, shift, .. } => {
+                    // trace-cmd keeps mult in an int and passes it as unsigned long long.
+                    tsc = Some((mult as i32 as i64 as u64, shift)).filter(|t| t.0 != 0);
+                }
+                _ => {}
+            }
+        }
+        // Instance handles start with a zeroed host-sync state.
+        let sync = if buffer == 0 && !cfg.no_tsync {
+            file.time_shift()
+                .filter(|t| !t.cpus.is_empty())
+                .map(|t| Arc::new(t.clone()))
+        } else {
+            None
+        };
+        TsPipeline {
+            raw: false,
+            sync,
+            ts2secs: cfg
+                .ts2secs
+                .filter(|&hz| hz != 0)
+                .map(|hz| 1_000_000_000f64 / hz as f64),
+            tsc,
+            offset,
+        }
+    }
+
+    /// Adds to the offset (`tracecmd_add_ts_offset`, used by `--align-ts`).
+    pub fn add_offset(&mut self, delta: i64) {
+        if !self.raw {
+            self.offset = self.offset.wrapping_add(delta);
+        }
+    }
+
+    /// The offset added last.
+    pub fn offset(&self) -> i64 {
+        self.offset
+    }
+
+    /// Applies the pipeline to a ring-buffer timestamp of CPU slot `cpu`.
+    #[inline]
+    pub fn apply(&self, ts: u64, cpu: u32) -> u64 {
+        if self.raw {
+            return ts;
+        }
+        let mut ts = ts;
+        if let Some(s) = &self.sync {
+            ts = host_sync(s, ts, cpu);
+        }
+        if let Some(f) = self.ts2secs {
+            ts = (ts as f64 * f) as u64;
+        } else if let Some((mult, shift)) = self.tsc {
+            ts = mul_u64_u32_shr(ts, mult, shift);
+        }
+        ts.wrapping_add(self.offset as u64)
+    }
+}
+
+/// trace-cmd's copy of the kernel's `mul_u64_u32_shr`, with C's wrapping arithmetic.
+#[inline]
+fn mul_u64_u32_shr(a: u64, mul: u64, shift: u32) -> u64 {
+    let al = a & 0xffff_ffff;
+    let ah = a >> 32;
+    let mut ret = al.wrapping_mul(mul).wrapping_shr(shift);
+    if ah != 0 {
+        ret = ret.wrapping_add(ah.wrapping_mul(mul).wrapping_shl(32u32.wrapping_sub(shift)));
+    }
+    ret
+}
+
+fn correction(ts: u64, flags: u32, min: &TsyncSample, max: &TsyncSample) -> u64 {
+    let tscor = if flags & TSYNC_INTERPOLATE != 0 {
+        let delta = max.time.wrapping_sub(min.time);
+        let off = (ts as i64)
+            .wrapping_sub(min.time)
+            .wrapping_mul(max.offset.wrapping_sub(min.offset));
+        match off.wrapping_add(delta / 2).checked_div(delta) {
+            Some(q) => min.offset.wrapping_add(q),
+            None => min.offset,
+        }
+    } else {
+        min.offset
+    };
+    let ts = ts
+        .wrapping_mul(min.scaling as u64)
+        .wrapping_shr(min.fraction as u32);
+    if tscor < 0 {
+        ts.wrapping_sub(tscor.unsigned_abs())
+    } else {
+        ts.wrapping_add(tscor as u64)
+    }
+}
+
+/// `timestamp_host_sync`: guest time to host time with the CPU's samples.
+fn host_sync(t: &TimeShift, ts: u64, cpu: u32) -> u64 {
+    let Some(c) = t.cpus.get(cpu as usize) else {
+        return ts;
+    };
+    let s = &c.samples;
+    match s.len() {
+        0 => ts,
+        1 => ts.wrapping_add(s[0].offset as u64),
+        2 => correction(ts, t.flags, &s[0], &s[1]),
+        n => {
+            // Comparisons are unsigned in trace-cmd (ts is unsigned long long).
+            if ts <= s[0].time as u64 {
+                return correction(ts, t.flags, &s[0], &s[1]);
+            }
+            if ts >= s[n - 1].time as u64 {
+                return correction(ts, t.flags, &s[n - 2], &s[n - 1]);
+            }
+            let (mut min, mut max) = (0i64, n as i64 - 1);
+            let mut mid = (min + max) / 2;
+            while min <= max {
+                let t_mid = s[mid as usize].time as u64;
+                if ts < t_mid {
+                    max = mid - 1;
+                } else if ts > t_mid {
+                    min = mid + 1;
+                } else {
+                    break;
+                }
+                mid = (min + max) / 2;
+            }
+            let mid = (mid.max(0) as usize).min(n - 2);
+            correction(ts, t.flags, &s[mid], &s[mid + 1])
+        }
+    }
+}
+
+/// A decoded record waiting in a stream: where its payload is, not a borrow of it.
+#[derive(Clone, Copy, Debug)]
+struct Rec {
+    ts: u64,
+    raw_ts: u64,
+    /// Start of the payload in the plain CPU bytes or in the slot buffer.
+    at: usize,
+    len: u32,
+    slot: u8,
+    missed: i64,
+    offset: u64,
+}
+
+struct ZSlot {
+    chunk: usize,
+    buf: Vec<u8>,
+}
+
+enum Src<'f> {
+    /// The CPU's bytes in the map.
+    Plain(&'f [u8]),
+    /// Chunk-compressed: the whole file, the chunk table and two inflate buffers.
+    Z {
+        file: &'f [u8],
+        chunks: &'f [Chunk],
+        dec: Box<Decoder>,
+        slots: [ZSlot; 2],
+    },
+}
+
+/// The page starting at `start` in the bytes of `src` (the plain CPU data, or slot `slot`'s
+/// inflated chunk): at most `page_size` bytes, fewer at the end of the data.
+#[inline]
+fn page_slice<'s>(src: &'s Src<'_>, slot: u8, start: usize, page_size: u32) -> &'s [u8] {
+    let b: &[u8] = match src {
+        Src::Plain(d) => d,
+        Src::Z { slots, .. } => &slots[slot as usize].buf,
+    };
+    let e = start.saturating_add(page_size as usize).min(b.len());
+    &b[start.min(e)..e]
+}
+
+/// One CPU's records in order. `peek` is the current record, `peek_after` the one after it;
+/// `advance` moves on. Records borrow from the stream and stay valid until the next
+/// `advance`.
+pub struct CpuStream<'f> {
+    cpu: u32,
+    fmt: PageFormat,
+    page_size: u32,
+    base: u64,
+    size: u64,
+    src: Src<'f>,
+    pipe: TsPipeline,
+    page_off: u64,
+    /// Where the current page starts in the plain data or in its slot's buffer.
+    page_at: usize,
+    page_loaded: bool,
+    page_slot: u8,
+    st: PageState,
+    cur: Option<Rec>,
+    nxt: Option<Rec>,
+    ended: bool,
+    first_raw: Option<u64>,
+    problems: Vec<Warning>,
+}
+
+impl std::fmt::Debug for CpuStream<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CpuStream")
+            .field("cpu", &self.cpu)
+            .field("page_off", &self.page_off)
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'f> CpuStream<'f> {
+    /// The stream of entry `entry` of `Buffer::cpus()` of buffer `buffer`. Fails where
+    /// trace-cmd's `init_cpu` fails (unreadable first page, chunk table, header page).
+    pub fn new(
+        file: &'f TraceFile<'_>,
+        buffer: usize,
+        entry: usize,
+        pipe: TsPipeline,
+    ) -> Result<CpuStream<'f>> {
+        let b = file
+            .buffers()
+            .get(buffer)
+            .ok_or_else(|| Error::Missing(format!("no buffer {buffer}")))?;
+        let (cpus, compressed) = match &b.data {
+            BufferData::Flyrecord { cpus, compressed } => (cpus, *compressed),
+            BufferData::Unreadable(e) => return Err(e.clone()),
+            BufferData::Latency { .. } => {
+                return Err(Error::Missing(format!(
+                    "buffer {:?} holds latency text, not pages",
+                    b.name
+                )))
+            }
+        };
+        let c = cpus.get(entry).ok_or_else(|| {
+            Error::Missing(format!("buffer {:?} has no CPU entry {entry}", b.name))
+        })?;
+        let fmt = file.page_format()?;
+        let bytes: &'f [u8] = file.bytes();
+        let mut s = CpuStream {
+            cpu: c.cpu,
+            fmt,
+            page_size: b.page_size,
+            base: c.offset,
+            size: c.size,
+            src: Src::Plain(&[]),
+            pipe,
+            page_off: 0,
+            page_at: 0,
+            page_loaded: false,
+            page_slot: 0,
+            st: PageState::default(),
+            cur: None,
+            nxt: None,
+            ended: c.size == 0,
+            first_raw: None,
+            problems: Vec::new(),
+        };
+        if c.size == 0 {
+            return Ok(s);
+        }
+        if compressed {
+            let layout = &file.layout()?[buffer][entry];
+            let codec = file.header().codec.ok_or_else(|| Error::Invalid {
+                pos: Pos::File(c.offset),
+                what: "compressed CPU data but the file names no compression".into(),
+            })?;
+            s.base = layout.base;
+            s.size = layout.size;
+            s.src = Src::Z {
+                file: bytes,
+                chunks: layout.chunks.as_deref().unwrap_or(&[]),
+                dec: Box::new(Decoder::new(codec)),
+                slots: [
+                    ZSlot {
+                        chunk: usize::MAX,
+                        buf: Vec::new(),
+                    },
+                    ZSlot {
+                        chunk: usize::MAX,
+                        buf: Vec::new(),
+                    },
+                ],
+            };
+            if s.size == 0 {
+                s.ended = true;
+                return Ok(s);
+            }
+        } else {
+            // Checked against the file size when the buffer was set up.
+            s.src = Src::Plain(&bytes[c.offset as usize..(c.offset + c.size) as usize]);
+        }
+        // The first page must load: trace-cmd's init_cpu fails otherwise.
+        s.load_page().map_err(|w| Error::Invalid {
+            pos: Pos::File(c.offset),
+            what: format!("CPU {}: {}", c.cpu, w.message),
+        })?;
+        {
+            let page = page_slice(&s.src, s.page_slot, s.page_at, s.page_size);
+            let mut d = PageDecoder::resume(page, s.fmt, s.st);
+            let first = d.next_event();
+            s.first_raw = Some(first.map(|e| e.ts).unwrap_or(d.timestamp()));
+        }
+        s.fill_next();
+        s.cur = s.nxt.take();
+        s.fill_next();
+        Ok(s)
+    }
+
+    /// The CPU id.
+    #[inline]
+    pub fn cpu(&self) -> u32 {
+        self.cpu
+    }
+
+    /// The pipeline timestamps go through.
+    pub fn pipeline(&self) -> &TsPipeline {
+        &self.pipe
+    }
+
+    /// Changes the pipeline's offset (for `--align-ts`): buffered records are recomputed.
+    pub fn add_ts_offset(&mut self, delta: i64) {
+        self.pipe.add_offset(delta);
+        let (p, cpu) = (&self.pipe, self.cpu);
+        for r in [&mut self.cur, &mut self.nxt].into_iter().flatten() {
+            r.ts = p.apply(r.raw_ts, cpu);
+        }
+    }
+
+    /// Timestamp trace-cmd records as the CPU's `first_ts`: the first data event of the first
+    /// page (the time after its last event when it has none), through the pipeline. `None`
+    /// when the CPU has no data.
+    pub fn first_ts(&self) -> Option<u64> {
+        self.first_raw.map(|t| self.pipe.apply(t, self.cpu))
+    }
+
+    #[inline]
+    fn record(&self, r: &Rec) -> Record<'_> {
+        let data = match &self.src {
+            Src::Plain(d) => &d[r.at..r.at + r.len as usize],
+            Src::Z { slots, .. } => &slots[r.slot as usize].buf[r.at..r.at + r.len as usize],
+        };
+        Record {
+            ts: r.ts,
+            cpu: self.cpu,
+            data,
+            missed_events: r.missed,
+            offset: r.offset,
+        }
+    }
+
+    /// The current record.
+    #[inline]
+    pub fn peek(&self) -> Option<Record<'_>> {
+        self.cur.as_ref().map(|r| self.record(r))
+    }
+
+    /// The current record's timestamp.
+    #[inline]
+    pub fn peek_ts(&self) -> Option<u64> {
+        self.cur.as_ref().map(|r| r.ts)
+    }
+
+    /// The record after the current one.
+    #[inline]
+    pub fn peek_after(&self) -> Option<Record<'_>> {
+        self.nxt.as_ref().map(|r| self.record(r))
+    }
+
+    /// The timestamp of the record after the current one.
+    #[inline]
+    pub fn peek_after_ts(&self) -> Option<u64> {
+        self.nxt.as_ref().map(|r| r.ts)
+    }
+
+    /// Moves to the next record.
+    #[inline]
+    pub fn advance(&mut self) {
+        self.cur = self.nxt.take();
+        if self.cur.is_some() {
+            self.fill_next();
+        }
+    }
+
+    /// What went wrong while reading past the first page (the CPU ended there), in
+    /// trace-cmd's words where it has any.
+    pub fn problems(&self) -> &[Warning] {
+        &self.problems
+    }
+
+    /// Loads the page at `page_off` (inflating its chunk if needed) and checks its header.
+    fn load_page(&mut self) -> std::result::Result<(), Warning> {
+        let abs = self.base.wrapping_add(self.page_off);
+        if self.page_off != 0 && abs & (self.page_size as u64).wrapping_sub(1) != 0 {
+            return Err(Warning::new(
+                LogLevel::Critical,
+                Some(Pos::File(abs)),
+                format!("bad page offset {abs:x}"),
+            ));
+        }
+        if let Src::Z {
+            file,
+            chunks,
+            dec,
+            slots,
+        } = &mut self.src
+        {
+            let k = chunks.partition_point(|c| c.offset + c.usize as u64 <= self.page_off);
+            if k >= chunks.len() {
+                return Err(Warning::new(
+                    LogLevel::Error,
+                    None,
+                    format!("no chunk holds page offset {:#x}", self.page_off),
+                ));
+            }
+            let slot = if slots[self.page_slot as usize].chunk == k {
+                self.page_slot
+            } else if slots[1 - self.page_slot as usize].chunk == k {
+                1 - self.page_slot
+            } else {
+                // Keep the slot the current record's payload lives in.
+                let pinned = self.cur.map(|r| r.slot);
+                let slot = match pinned {
+                    Some(p) => 1 - p,
+                    None => 1 - self.page_slot,
+                };
+                let ch = &chunks[k];
+                let z = &mut slots[slot as usize];
+                z.chunk = usize::MAX;
+                let p = Pos::File(ch.file_offset - 8);
+                let input =
+                    &file[ch.file_offset as usize..(ch.file_offset + ch.csize as u64) as usize];
+                let fail = |e: Error| Warning::new(LogLevel::Error, Some(p), e.to_string());
+                dec.check_size(p, input.len(), ch.usize as u64)
+                    .map_err(fail)?;
+                let n = ch.usize as usize;
+                z.buf.resize(n, 0);
+                dec.decompress_exact(p, input, &mut z.buf).map_err(fail)?;
+                z.chunk = k;
+                slot
+            };
+            self.page_slot = slot;
+            self.page_at = (self.page_off - chunks[k].offset) as usize;
+        } else {
+            self.page_at = self.page_off as usize;
+        }
+        let page = page_slice(&self.src, self.page_slot, self.page_at, self.page_size);
+        let d = PageDecoder::load(page, self.fmt);
+        if d.size() > self.page_size {
+            return Err(Warning::new(
+                LogLevel::Warning,
+                Some(Pos::File(abs)),
+                format!("bad page read, with size of {}", d.size() as i32),
+            ));
+        }
+        self.st = d.state();
+        self.page_loaded = true;
+        Ok(())
+    }
+
+    /// Decodes the record after `cur` into `nxt`.
+    fn fill_next(&mut self) {
+        self.nxt = None;
+        while !self.ended {
+            if !self.page_loaded {
+                if self.page_off >= self.size {
+                    self.ended = true;
+                    return;
+                }
+                if let Err(w) = self.load_page() {
+                    self.problems.push(w);
+                    self.ended = true;
+                    return;
+                }
+            }
+            let page = page_slice(&self.src, self.page_slot, self.page_at, self.page_size);
+            let mut d = PageDecoder::resume(page, self.fmt, self.st);
+            let ev = d.next_event();
+            self.st = d.state();
+            match ev {
+                Some(ev) => {
+                    let start = self.fmt.data_start();
+                    self.nxt = Some(Rec {
+                        ts: self.pipe.apply(ev.ts, self.cpu),
+                        raw_ts: ev.ts,
+                        at: self.page_at + start + ev.index as usize,
+                        len: ev.len(),
+                        slot: self.page_slot,
+                        missed: ev.missed,
+                        offset: self
+                            .base
+                            .wrapping_add(self.page_off)
+                            .wrapping_add(start as u64 + ev.curr as u64),
+                    });
+                    return;
+                }
+                None => {
+                    if let Some(f) = d.fault() {
+                        self.problems.push(Warning::new(
+                            LogLevel::Warning,
+                            Some(Pos::File(self.base.wrapping_add(self.page_off))),
+                            format!("CPU {} page: {f}", self.cpu),
+                        ));
+                    }
+                    self.page_loaded = false;
+                    self.page_off += self.page_size as u64;
+                }
+            }
+        }
+    }
+
+    /// Timestamp of the CPU's last record (`tracecmd_read_cpu_last`: the last page with a
+    /// record), through the pipeline. Does not move the stream.
+    pub fn last_ts(&self) -> Result<Option<u64>> {
+        if self.size == 0 {
+            return Ok(None);
+        }
+        let ps = self.page_size as u64;
+        let mut page_off = (self.size - 1) / ps * ps;
+        let mut scratch: Vec<u8> = Vec::new();
+        let mut dec = match &self.src {
+            Src::Z { dec, .. } => Some(Decoder::new(dec.codec())),
+            Src::Plain(_) => None,
+        };
+        loop {
+            let page: &[u8] = match &self.src {
+                Src::Plain(d) => {
+                    let e = (page_off + ps).min(self.size) as usize;
+                    &d[page_off as usize..e]
+                }
+                Src::Z { file, chunks, .. } => {
+                    let k = chunks.partition_point(|c| c.offset + c.usize as u64 <= page_off);
+                    let Some(ch) = chunks.get(k) else {
+                        return Ok(None);
+                    };
+                    let p = Pos::File(ch.file_offset - 8);
+                    let input =
+                        &file[ch.file_offset as usize..(ch.file_offset + ch.csize as u64) as usize];
+                    let d = dec.as_mut().expect("compressed source");
+                    d.check_size(p, input.len(), ch.usize as u64)?;
+                    scratch.resize(ch.usize as usize, 0);
+                    d.decompress_exact(p, input, &mut scratch)?;
+                    let rel = (page_off - ch.offset) as usize;
+                    let e = (rel + ps as usize).min(scratch.len());
+                    &scratch[rel..e]
+                }
+            };
+            let mut d = PageDecoder::load(page, self.fmt);
+            let mut last = None;
+            if d.size() <= self.page_size {
+                while let Some(ev) = d.next_event() {
+                    last = Some(ev.ts);
+                }
+            }
+            if let Some(t) = last {
+                return Ok(Some(self.pipe.apply(t, self.cpu)));
+            }
+            if page_off == 0 {
+                return Ok(None);
+            }
+            page_off -= ps;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mul_shr_matches_the_kernel_helper() {
+        // 2^32 + 5 ticks at mult 3, shift 1
+        let a = (1u64 << 32) + 5;
+        assert_eq!(mul_u64_u32_shr(a, 3, 1), (5 * 3) / 2 + (3 << 31));
+        assert_eq!(mul_u64_u32_shr(1000, 1 << 10, 10), 1000);
+    }
+
+    #[test]
+    fn host_sync_interpolates_between_samples() {
+        let s = |time, offset| TsyncSample {
+            time,
+            offset,
+            scaling: 1,
+            fraction: 0,
+        };
+        let t = TimeShift {
+            peer_trace_id: 0,
+            flags: TSYNC_INTERPOLATE,
+            cpus: vec![crate::file::options::TsyncSamples {
+                samples: vec![s(100, 10), s(200, 20), s(300, 40)],
+            }],
+        };
+        assert_eq!(host_sync(&t, 150, 0), 150 + 15);
+        assert_eq!(host_sync(&t, 250, 0), 250 + 30);
+        // below the first sample: C division truncates toward zero, (-500 + 50) / 100 = -4
+        assert_eq!(host_sync(&t, 50, 0), 50 + 6);
+        assert_eq!(host_sync(&t, 400, 0), 400 + 60);
+        // a CPU without samples is left alone
+        assert_eq!(host_sync(&t, 400, 3), 400);
+        let one = TimeShift {
+            peer_trace_id: 0,
+            flags: 0,
+            cpus: vec![crate::file::options::TsyncSamples {
+                samples: vec![s(100, -7)],
+            }],
+        };
+        assert_eq!(host_sync(&one, 1000, 0), 993);
+    }
+}
