@@ -15,6 +15,7 @@
 pub mod endian;
 pub mod format;
 pub mod record;
+pub mod tep;
 
 pub use endian::Endian;
 pub use format::{EventFormat, Field, FieldFlags};

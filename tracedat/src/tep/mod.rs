@@ -1,0 +1,6 @@
+//! placeholder
+mod cnum;
+mod event;
+mod printf;
+mod printfmt;
+mod token;
