@@ -55,7 +55,10 @@ fn parse(s: &[u8], base: u32) -> Option<Parsed> {
         if d >= base {
             break;
         }
-        match mag.checked_mul(base as u64).and_then(|x| x.checked_add(d as u64)) {
+        match mag
+            .checked_mul(base as u64)
+            .and_then(|x| x.checked_add(d as u64))
+        {
             Some(n) => mag = n,
             None => overflow = true,
         }

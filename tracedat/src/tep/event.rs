@@ -35,7 +35,11 @@ pub(crate) fn parse_header(text: &[u8]) -> Option<Header> {
     if id < 0 {
         return None;
     }
-    Some(Header { name, id, rest: lx.pos })
+    Some(Header {
+        name,
+        id,
+        rest: lx.pos,
+    })
 }
 
 /// The fields of a format file; `ok` is false when libtraceevent's `event_read_format()`
@@ -55,7 +59,11 @@ pub(crate) fn parse_fields<'a>(
     long_size: u32,
 ) -> (Fields, Lexer<'a>) {
     let mut lx = Lexer::at(text, pos);
-    let mut out = Fields { common: Vec::new(), fields: Vec::new(), ok: false };
+    let mut out = Fields {
+        common: Vec::new(),
+        fields: Vec::new(),
+        ok: false,
+    };
     if !lx.expect(Tok::Item, "format", false) || !lx.expect(Tok::Op, ":", true) {
         return (out, lx);
     }
@@ -186,7 +194,11 @@ fn read_fields(lx: &mut Lexer<'_>, out: &mut Vec<Field>, is_ftrace: bool, long_s
                 0
             };
             while tok.as_deref() != Some("]") {
-                let d = if last_type == Tok::Item && ty == Tok::Item { " " } else { "" };
+                let d = if last_type == Tok::Item && ty == Tok::Item {
+                    " "
+                } else {
+                    ""
+                };
                 last_type = ty;
                 let t = tok.as_deref().unwrap_or("");
                 append(&mut brackets, d, t);
@@ -323,7 +335,15 @@ print fmt: \"prev_comm=%s\", REC->prev_comm\n";
         let names: Vec<(&str, &str, u16, u32, u32)> = f
             .fields
             .iter()
-            .map(|x| (&*x.name, &*x.type_name, x.flags.0, x.array_len, x.element_size))
+            .map(|x| {
+                (
+                    &*x.name,
+                    &*x.type_name,
+                    x.flags.0,
+                    x.array_len,
+                    x.element_size,
+                )
+            })
             .collect();
         let a = FieldFlags::ARRAY;
         let s = FieldFlags::STRING;
@@ -332,7 +352,13 @@ print fmt: \"prev_comm=%s\", REC->prev_comm\n";
             [
                 ("prev_comm", "char[16]", a | s, 16, 1),
                 ("prev_pid", "pid_t", FieldFlags::SIGNED, 0, 4),
-                ("name", "__data_loc char[]", a | s | FieldFlags::DYNAMIC, 0, 1),
+                (
+                    "name",
+                    "__data_loc char[]",
+                    a | s | FieldFlags::DYNAMIC,
+                    0,
+                    1
+                ),
                 ("ptr", "const char *", FieldFlags::POINTER, 0, 8),
                 ("args", "unsigned long[6]", a | FieldFlags::LONG, 6, 8),
             ]

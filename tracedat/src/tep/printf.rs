@@ -44,7 +44,7 @@ enum Len {
 pub fn cprintf(out: &mut Vec<u8>, fmt: &[u8], args: &[PArg<'_>]) -> bool {
     let start = out.len();
     let mut ai = 0usize;
-    let mut next = |ai: &mut usize| -> PArg<'_> {
+    let next = |ai: &mut usize| -> PArg<'_> {
         let a = args.get(*ai).copied().unwrap_or(PArg::Int(0));
         *ai += 1;
         a
@@ -110,7 +110,10 @@ pub fn cprintf(out: &mut Vec<u8>, fmt: &[u8], args: &[PArg<'_>]) -> bool {
             }
         } else {
             while i < fmt.len() && fmt[i].is_ascii_digit() {
-                s.width = s.width.saturating_mul(10).saturating_add((fmt[i] - b'0') as usize);
+                s.width = s
+                    .width
+                    .saturating_mul(10)
+                    .saturating_add((fmt[i] - b'0') as usize);
                 i += 1;
             }
         }
@@ -127,7 +130,9 @@ pub fn cprintf(out: &mut Vec<u8>, fmt: &[u8], args: &[PArg<'_>]) -> bool {
             } else {
                 let mut p = 0usize;
                 while i < fmt.len() && fmt[i].is_ascii_digit() {
-                    p = p.saturating_mul(10).saturating_add((fmt[i] - b'0') as usize);
+                    p = p
+                        .saturating_mul(10)
+                        .saturating_add((fmt[i] - b'0') as usize);
                     i += 1;
                 }
                 s.prec = Some(p);
@@ -219,7 +224,12 @@ pub fn cprintf(out: &mut Vec<u8>, fmt: &[u8], args: &[PArg<'_>]) -> bool {
                     s2.zero = false;
                     pad_field(out, &s2, b"(nil)");
                 } else {
-                    let s2 = Spec { alt: true, len: Len::LongLong, conv: b'x', ..s };
+                    let s2 = Spec {
+                        alt: true,
+                        len: Len::LongLong,
+                        conv: b'x',
+                        ..s
+                    };
                     fmt_int(out, &s2, v);
                 }
             }
@@ -294,8 +304,11 @@ fn fmt_int(out: &mut Vec<u8>, s: &Spec, raw: u64) {
     let mut digits: Vec<u8> = Vec::with_capacity(24);
     if !(s.prec == Some(0) && mag == 0) {
         let mut m = mag;
-        let table: &[u8; 16] =
-            if s.conv == b'X' { b"0123456789ABCDEF" } else { b"0123456789abcdef" };
+        let table: &[u8; 16] = if s.conv == b'X' {
+            b"0123456789ABCDEF"
+        } else {
+            b"0123456789abcdef"
+        };
         loop {
             digits.push(table[(m % base) as usize]);
             m /= base;
@@ -384,7 +397,11 @@ mod tests {
         let val = if ty == 0 { v as i32 as i64 as u64 } else { v };
         let ok = match star {
             None => cprintf(&mut out, fmt.as_bytes(), &[PArg::Int(val)]),
-            Some(w) => cprintf(&mut out, fmt.as_bytes(), &[PArg::Int(w as i64 as u64), PArg::Int(val)]),
+            Some(w) => cprintf(
+                &mut out,
+                fmt.as_bytes(),
+                &[PArg::Int(w as i64 as u64), PArg::Int(val)],
+            ),
         };
         ok.then_some(out)
     }
@@ -431,7 +448,11 @@ mod tests {
                 continue;
             }
             let fmt = format!("<%{fl}{w}{p}{l}{c}>");
-            let ty = if matches!(l, "l" | "ll" | "L" | "z") { 1 } else { 0 };
+            let ty = if matches!(l, "l" | "ll" | "L" | "z") {
+                1
+            } else {
+                0
+            };
             if c == "c" && ty == 1 {
                 continue;
             }
@@ -451,36 +472,65 @@ mod tests {
 
     #[test]
     fn strings_match_glibc() {
-        for fmt in ["%s", "%5s", "%-5s|", "%.2s", "%05s", "%-8.3s|", "%.0s", "%#s", "%+ s"] {
+        for fmt in [
+            "%s", "%5s", "%-5s|", "%.2s", "%05s", "%-8.3s|", "%.0s", "%#s", "%+ s",
+        ] {
             for s in ["", "ab", "abcdefghij"] {
                 let f = CString::new(fmt).unwrap();
                 let cs = CString::new(s).unwrap();
                 let mut buf = vec![0u8; 128];
                 // SAFETY: bounded by n, and a `char *` argument for one %s.
                 let n = unsafe {
-                    snprintf(buf.as_mut_ptr() as *mut c_char, 128, f.as_ptr(), cs.as_ptr())
+                    snprintf(
+                        buf.as_mut_ptr() as *mut c_char,
+                        128,
+                        f.as_ptr(),
+                        cs.as_ptr(),
+                    )
                 };
                 buf.truncate(n as usize);
                 let mut out = Vec::new();
-                assert!(cprintf(&mut out, fmt.as_bytes(), &[PArg::Str(s.as_bytes())]));
-                assert_eq!(String::from_utf8_lossy(&out), String::from_utf8_lossy(&buf), "{fmt} {s:?}");
+                assert!(cprintf(
+                    &mut out,
+                    fmt.as_bytes(),
+                    &[PArg::Str(s.as_bytes())]
+                ));
+                assert_eq!(
+                    String::from_utf8_lossy(&out),
+                    String::from_utf8_lossy(&buf),
+                    "{fmt} {s:?}"
+                );
             }
         }
     }
 
     #[test]
     fn pointer_and_odd_specs_match_glibc() {
-        for (fmt, v) in [("%p", 0u64), ("%p", 0xffff_ffff_8100_0000), ("%5p|", 0), ("%-20p|", 1)] {
+        for (fmt, v) in [
+            ("%p", 0u64),
+            ("%p", 0xffff_ffff_8100_0000),
+            ("%5p|", 0),
+            ("%-20p|", 1),
+        ] {
             let f = CString::new(fmt).unwrap();
             let mut buf = vec![0u8; 128];
             // SAFETY: bounded by n; %p takes a pointer-sized argument.
             let n = unsafe {
-                snprintf(buf.as_mut_ptr() as *mut c_char, 128, f.as_ptr(), v as usize as *const u8)
+                snprintf(
+                    buf.as_mut_ptr() as *mut c_char,
+                    128,
+                    f.as_ptr(),
+                    v as usize as *const u8,
+                )
             };
             buf.truncate(n as usize);
             let mut out = Vec::new();
             cprintf(&mut out, fmt.as_bytes(), &[PArg::Int(v)]);
-            assert_eq!(String::from_utf8_lossy(&out), String::from_utf8_lossy(&buf), "{fmt}");
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(&buf),
+                "{fmt}"
+            );
         }
         for fmt in ["%l5d", "%h.3.2d", "%5-d", "%lhd", "%#l#x"] {
             let g = glibc_int(fmt, None, 5, 1);

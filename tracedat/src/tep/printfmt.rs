@@ -14,7 +14,9 @@ use super::token::{Lexer, Tok};
 use crate::format::{Field, FieldFlags};
 
 /// A helper function a libtraceevent plugin registers with `tep_register_print_function`
-/// (plugins jbd2, kvm, xen, cfg80211, scsi). Print formats calling anything else fail.
+/// (plugins jbd2, kvm, xen, cfg80211; the scsi plugin's `scsi_trace_parse_cdb` is not
+/// reproduced yet, so scsi command events fail to parse here). Print formats calling anything
+/// else fail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Func {
     /// cfg80211: `__le16_to_cpup(ptr)`.
@@ -27,8 +29,6 @@ pub(crate) enum Func {
     IsWritablePte,
     /// xen: `xen_hypercall_name(op)`.
     XenHypercallName,
-    /// scsi: `scsi_trace_parse_cdb(p, cdb, len)`.
-    ScsiTraceParseCdb,
 }
 
 /// Argument kinds of a registered helper (`enum tep_func_arg_type`).
@@ -48,7 +48,6 @@ impl Func {
             "jiffies_to_msecs" => Func::JiffiesToMsecs,
             "is_writable_pte" => Func::IsWritablePte,
             "xen_hypercall_name" => Func::XenHypercallName,
-            "scsi_trace_parse_cdb" => Func::ScsiTraceParseCdb,
             _ => return None,
         })
     }
@@ -58,7 +57,6 @@ impl Func {
             Func::Le16ToCpup => &[FuncArg::Ptr],
             Func::Jbd2DevToName | Func::XenHypercallName => &[FuncArg::Int],
             Func::JiffiesToMsecs | Func::IsWritablePte => &[FuncArg::Long],
-            Func::ScsiTraceParseCdb => &[FuncArg::Ptr, FuncArg::Ptr, FuncArg::Int],
         }
     }
 }
@@ -85,7 +83,10 @@ pub(crate) struct Atom {
 
 impl Atom {
     pub(crate) fn new(text: String) -> Atom {
-        Atom { text, resolved: OnceLock::new() }
+        Atom {
+            text,
+            resolved: OnceLock::new(),
+        }
     }
 }
 
@@ -95,19 +96,57 @@ impl Atom {
 pub(crate) enum Arg {
     Null,
     Atom(Atom),
-    Field { name: String, field: Option<u32> },
-    Flags { field: Box<Arg>, delim: Option<String>, flags: Vec<FlagSym> },
-    Symbol { field: Box<Arg>, syms: Vec<FlagSym> },
-    Hex { field: Box<Arg>, size: Box<Arg>, is_str: bool },
-    IntArray { field: Box<Arg>, count: Box<Arg>, el_size: Box<Arg> },
-    Type { ty: String, item: Box<Arg> },
-    Str { field: Option<u32> },
+    Field {
+        name: String,
+        field: Option<u32>,
+    },
+    Flags {
+        field: Box<Arg>,
+        delim: Option<String>,
+        flags: Vec<FlagSym>,
+    },
+    Symbol {
+        field: Box<Arg>,
+        syms: Vec<FlagSym>,
+    },
+    Hex {
+        field: Box<Arg>,
+        size: Box<Arg>,
+        is_str: bool,
+    },
+    IntArray {
+        field: Box<Arg>,
+        count: Box<Arg>,
+        el_size: Box<Arg>,
+    },
+    Type {
+        ty: String,
+        item: Box<Arg>,
+    },
+    Str {
+        field: Option<u32>,
+    },
     BStr(String),
-    DynArray { field: u32 },
-    DynArrayLen { field: u32 },
-    Op { op: String, left: Option<Box<Arg>>, right: Option<Box<Arg>>, prio: i32 },
-    Func { func: Func, args: Vec<Arg> },
-    Bitmask { field: Option<u32>, cpumask: bool },
+    DynArray {
+        field: u32,
+    },
+    DynArrayLen {
+        field: u32,
+    },
+    Op {
+        op: String,
+        left: Option<Box<Arg>>,
+        right: Option<Box<Arg>>,
+        prio: i32,
+    },
+    Func {
+        func: Func,
+        args: Vec<Arg>,
+    },
+    Bitmask {
+        field: Option<u32>,
+        cpumask: bool,
+    },
 }
 
 impl Arg {
@@ -205,7 +244,15 @@ impl<'a, 'f> Parser<'a, 'f> {
         long_size: u32,
         funcs: bool,
     ) -> Self {
-        Parser { lx, common, fields, v18, long_size, funcs, failed: false }
+        Parser {
+            lx,
+            common,
+            fields,
+            v18,
+            long_size,
+            funcs,
+            failed: false,
+        }
     }
 
     fn find_any(&self, name: &str) -> Option<u32> {
@@ -245,7 +292,10 @@ impl<'a, 'f> Parser<'a, 'f> {
         loop {
             let t = self.lx.read_item();
             if t.0 == Tok::None {
-                return Some(PrintFmt { format, args: Vec::new() });
+                return Some(PrintFmt {
+                    format,
+                    args: Vec::new(),
+                });
             }
             if t.0 == Tok::DQuote {
                 format.push_str(t.1.as_deref().unwrap_or(""));
@@ -340,7 +390,12 @@ impl<'a, 'f> Parser<'a, 'f> {
             Tok::Delim if tok.as_deref() == Some("(") => self.process_paren(arg),
             Tok::Delim | Tok::Op => {
                 let op = tok.unwrap_or_default();
-                *arg = Arg::Op { op: op.clone(), left: None, right: None, prio: 0 };
+                *arg = Arg::Op {
+                    op: op.clone(),
+                    left: None,
+                    right: None,
+                    prio: 0,
+                };
                 self.process_op(arg, op)
             }
             _ => ERR,
@@ -366,7 +421,12 @@ impl<'a, 'f> Parser<'a, 'f> {
             cont = Cont::Right;
         } else if token == "?" {
             let left = std::mem::replace(arg, Arg::Null);
-            *arg = Arg::Op { op: token, left: Some(Box::new(left)), right: None, prio: 0 };
+            *arg = Arg::Op {
+                op: token,
+                left: Some(Box::new(left)),
+                right: None,
+                prio: 0,
+            };
             next = self.process_cond(arg);
             cont = Cont::Null;
         } else if matches!(
@@ -397,11 +457,19 @@ impl<'a, 'f> Parser<'a, 'f> {
                 return ERR;
             }
             let is_star = token == "*";
-            *arg = Arg::Op { op: token, left: Some(Box::new(left)), right: None, prio };
+            *arg = Arg::Op {
+                op: token,
+                left: Some(Box::new(left)),
+                right: None,
+                prio,
+            };
             let t = self.lx.read_item();
             if is_star && is(&t, Tok::Delim, ")") {
                 // "could just be a type pointer": `(char *)`
-                let Arg::Op { left: Some(left), .. } = std::mem::replace(arg, Arg::Null) else {
+                let Arg::Op {
+                    left: Some(left), ..
+                } = std::mem::replace(arg, Arg::Null)
+                else {
                     unreachable!()
                 };
                 let Arg::Atom(mut a) = *left else {
@@ -422,14 +490,25 @@ impl<'a, 'f> Parser<'a, 'f> {
             };
             let rotate = matches!(&right, Arg::Op { op, .. } if my_prio < op_prio(op));
             if rotate {
-                let Arg::Op { op: rop, left: rleft, right: rright, prio: rprio } = right else {
+                let Arg::Op {
+                    op: rop,
+                    left: rleft,
+                    right: rright,
+                    prio: rprio,
+                } = right
+                else {
                     unreachable!()
                 };
                 if let Arg::Op { right: r, .. } = arg {
                     *r = rleft;
                 }
                 let old = std::mem::replace(arg, Arg::Null);
-                *arg = Arg::Op { op: rop, left: Some(Box::new(old)), right: rright, prio: rprio };
+                *arg = Arg::Op {
+                    op: rop,
+                    left: Some(Box::new(old)),
+                    right: rright,
+                    prio: rprio,
+                };
                 cont = Cont::Left;
             } else {
                 if let Arg::Op { right: r, .. } = arg {
@@ -440,7 +519,12 @@ impl<'a, 'f> Parser<'a, 'f> {
             next = t;
         } else if token == "[" {
             let left = std::mem::replace(arg, Arg::Null);
-            *arg = Arg::Op { op: token, left: Some(Box::new(left)), right: None, prio: 0 };
+            *arg = Arg::Op {
+                op: token,
+                left: Some(Box::new(left)),
+                right: None,
+                prio: 0,
+            };
             next = self.process_array(arg);
             cont = Cont::Null;
         } else {
@@ -553,7 +637,10 @@ impl<'a, 'f> Parser<'a, 'f> {
             };
             let mut item = Arg::Null;
             let r = self.process_arg_token(&mut item, t.1, t.0);
-            *arg = Arg::Type { ty: a.text, item: Box::new(item) };
+            *arg = Arg::Type {
+                ty: a.text,
+                item: Box::new(item),
+            };
             return r;
         }
         t
@@ -617,7 +704,11 @@ impl<'a, 'f> Parser<'a, 'f> {
         if !is(&t, Tok::Delim, ")") {
             return ERR;
         }
-        *arg = Arg::Flags { field: Box::new(field), delim, flags };
+        *arg = Arg::Flags {
+            field: Box::new(field),
+            delim,
+            flags,
+        };
         self.lx.read_item()
     }
 
@@ -632,7 +723,10 @@ impl<'a, 'f> Parser<'a, 'f> {
         if !is(&t, Tok::Delim, ")") {
             return ERR;
         }
-        *arg = Arg::Symbol { field: Box::new(field), syms };
+        *arg = Arg::Symbol {
+            field: Box::new(field),
+            syms,
+        };
         self.lx.read_item()
     }
 
@@ -696,7 +790,11 @@ impl<'a, 'f> Parser<'a, 'f> {
         let Some(size) = self.operand_until(")") else {
             return ERR;
         };
-        *arg = Arg::Hex { field, size, is_str };
+        *arg = Arg::Hex {
+            field,
+            size,
+            is_str,
+        };
         self.lx.read_item()
     }
 
@@ -710,7 +808,11 @@ impl<'a, 'f> Parser<'a, 'f> {
         let Some(el_size) = self.operand_until(")") else {
             return ERR;
         };
-        *arg = Arg::IntArray { field, count, el_size };
+        *arg = Arg::IntArray {
+            field,
+            count,
+            el_size,
+        };
         self.lx.read_item()
     }
 
@@ -757,7 +859,9 @@ impl<'a, 'f> Parser<'a, 'f> {
         let Some(name) = self.lx.expect_type(Tok::Item) else {
             return ERR;
         };
-        *arg = Arg::Str { field: self.find_any(&name) };
+        *arg = Arg::Str {
+            field: self.find_any(&name),
+        };
         if !self.lx.expect(Tok::Delim, ")", true) {
             return ERR;
         }
@@ -768,7 +872,10 @@ impl<'a, 'f> Parser<'a, 'f> {
         let Some(name) = self.lx.expect_type(Tok::Item) else {
             return ERR;
         };
-        *arg = Arg::Bitmask { field: self.find_any(&name), cpumask };
+        *arg = Arg::Bitmask {
+            field: self.find_any(&name),
+            cpumask,
+        };
         if !self.lx.expect(Tok::Delim, ")", true) {
             return ERR;
         }
@@ -882,7 +989,10 @@ impl<'a, 'f> Parser<'a, 'f> {
         if ty == Tok::Error {
             return Err(());
         }
-        let Arg::Op { op, left, right, .. } = arg else {
+        let Arg::Op {
+            op, left, right, ..
+        } = arg
+        else {
             return Ok(());
         };
         if let Some(l) = left {
@@ -982,7 +1092,9 @@ fn arg_num_eval(arg: &Arg) -> Option<i64> {
             let v = arg_num_eval(item)?;
             Some(eval_type_str(v as u64, ty, false) as i64)
         }
-        Arg::Op { op, left, right, .. } => {
+        Arg::Op {
+            op, left, right, ..
+        } => {
             let o = op.as_bytes();
             let second = o.get(1).copied().unwrap_or(0);
             let l = || left.as_deref().and_then(arg_num_eval);
@@ -1090,7 +1202,9 @@ mod tests {
             Arg::Null => "_".into(),
             Arg::Atom(a) => a.text.clone(),
             Arg::Field { name, .. } => name.clone(),
-            Arg::Op { op, left, right, .. } => format!(
+            Arg::Op {
+                op, left, right, ..
+            } => format!(
                 "({} {} {})",
                 left.as_deref().map(show).unwrap_or_default(),
                 op,
@@ -1110,8 +1224,14 @@ mod tests {
         assert_eq!(tree("\"%d\", REC->a + REC->b * REC->c"), ["(a + (b * c))"]);
         assert_eq!(tree("\"%d\", REC->a * REC->b + REC->c"), ["((a * b) + c)"]);
         // a parenthesised right operand is rotated above its parent
-        assert_eq!(tree("\"%d\", REC->a * (REC->b + REC->c)"), ["((a * b) + c)"]);
-        assert_eq!(tree("\"%d\", REC->a ? REC->b : REC->c + 1"), ["((a ? (b : c)) + 1)"]);
+        assert_eq!(
+            tree("\"%d\", REC->a * (REC->b + REC->c)"),
+            ["((a * b) + c)"]
+        );
+        assert_eq!(
+            tree("\"%d\", REC->a ? REC->b : REC->c + 1"),
+            ["((a ? (b : c)) + 1)"]
+        );
     }
 
     #[test]
@@ -1136,7 +1256,9 @@ mod tests {
     #[test]
     fn flags_values() {
         let p = parse("\"%s\", __print_flags(REC->a, \"|\", { 1, \"A\" }, { (1<<3), \"B\" }, { X_ENUM, \"C\" })").unwrap();
-        let Arg::Flags { delim, flags, .. } = &p.args[0] else { panic!() };
+        let Arg::Flags { delim, flags, .. } = &p.args[0] else {
+            panic!()
+        };
         assert_eq!(delim.as_deref(), Some("|"));
         let v: Vec<(&str, &str)> = flags.iter().map(|f| (&*f.value, &*f.name)).collect();
         assert_eq!(v, [("1", "A"), ("8", "B"), ("X_ENUM", "C")]);

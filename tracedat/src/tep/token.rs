@@ -218,7 +218,11 @@ impl<'a> Lexer<'a> {
     /// `read_expected` (newline_ok) / `read_expected_item`: true when the next token has the
     /// type and text.
     pub(crate) fn expect(&mut self, ty: Tok, text: &str, newline_ok: bool) -> bool {
-        let (t, s) = if newline_ok { self.read() } else { self.read_item() };
+        let (t, s) = if newline_ok {
+            self.read()
+        } else {
+            self.read_item()
+        };
         t == ty && s.as_deref() == Some(text)
     }
 
@@ -263,7 +267,11 @@ mod tests {
     }
 
     fn texts(s: &str) -> Vec<String> {
-        all(s).into_iter().filter(|t| t.0 != Tok::Space).map(|t| t.1).collect()
+        all(s)
+            .into_iter()
+            .filter(|t| t.0 != Tok::Space)
+            .map(|t| t.1)
+            .collect()
     }
 
     #[test]
@@ -271,8 +279,8 @@ mod tests {
         assert_eq!(
             texts("a->b >>= c<<d != e == f && g || h ++ -- -= += ! ~ ?:"),
             [
-                "a", "->", "b", ">>=", "c", "<<", "d", "!=", "e", "==", "f", "&&", "g", "||",
-                "h", "++", "--", "-=", "+=", "!", "~", "?", ":"
+                "a", "->", "b", ">>=", "c", "<<", "d", "!=", "e", "==", "f", "&&", "g", "||", "h",
+                "++", "--", "-=", "+=", "!", "~", "?", ":"
             ]
         );
         assert_eq!(texts("x>=y<z"), ["x", ">=", "y", "<", "z"]);
@@ -283,7 +291,10 @@ mod tests {
         assert_eq!(all("\"ab\" \n \"cd\""), [(Tok::DQuote, "abcd".to_string())]);
         assert_eq!(all("\"a\\\"b\""), [(Tok::DQuote, "a\\\"b".to_string())]);
         // a backslash-backslash does not cancel: the quote after it is escaped
-        assert_eq!(all("\"a\\\\\" x\"")[0], (Tok::DQuote, "a\\\\\" x".to_string()));
+        assert_eq!(
+            all("\"a\\\\\" x\"")[0],
+            (Tok::DQuote, "a\\\\\" x".to_string())
+        );
         // unterminated string: type NONE with the text so far
         assert_eq!(all("\"abc"), [(Tok::None, "abc".to_string())]);
         // a tab ends the string and is dropped
@@ -309,8 +320,18 @@ mod tests {
         assert_eq!(
             kinds,
             [
-                Tok::Item, Tok::Op, Tok::Item, Tok::Space, Tok::Item, Tok::Space, Tok::Item,
-                Tok::Op, Tok::Item, Tok::Op, Tok::Op, Tok::Newline
+                Tok::Item,
+                Tok::Op,
+                Tok::Item,
+                Tok::Space,
+                Tok::Item,
+                Tok::Space,
+                Tok::Item,
+                Tok::Op,
+                Tok::Item,
+                Tok::Op,
+                Tok::Op,
+                Tok::Newline
             ]
         );
     }
