@@ -18,8 +18,12 @@ if ! [ -e "$PREFIX/lib/libtraceevent.so" ] && ! [ -e "$PREFIX/lib64/libtraceeven
 	[ -d "$SRC/src" ] || { echo "libtraceevent 1.8.4 source not found at $SRC" >&2; exit 1; }
 	BUILD=$(mktemp -d)
 	cp -a "$SRC/." "$BUILD/"
-	make -C "$BUILD" -j2 prefix="$PREFIX" libdir_relative=lib >&2
-	make -C "$BUILD" prefix="$PREFIX" libdir_relative=lib install >&2
+	# Its install step would otherwise add the prefix to /etc/ld.so.conf.d and run ldconfig,
+	# making every program on the machine (the reference trace-cmd 3.1.6 too) load 1.8.4.
+	mkdir -p "$PREFIX/ld.so.conf.d"
+	MK="prefix=$PREFIX libdir_relative=lib LDCONFIG=true LD_SO_CONF_PATH=$PREFIX/ld.so.conf.d"
+	make -C "$BUILD" -j2 $MK >&2
+	make -C "$BUILD" $MK install >&2
 	rm -rf "$BUILD"
 fi
 echo "$PREFIX"

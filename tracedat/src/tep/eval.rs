@@ -384,6 +384,11 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
     fn str_to_seq(&self, out: &mut Vec<u8>, fmt: &[u8], len_arg: i32, s: &[u8]) {
         if len_arg >= 0 {
             cprintf(out, fmt, &[PArg::Int(len_arg as i64 as u64), PArg::Str(s)]);
+        } else if memchr::memchr(b'*', fmt).is_some() {
+            // A negative length drops the length argument, so the `*` takes the string
+            // pointer and `%s` takes whatever the next register holds; with the library's
+            // code that is the format itself (observed with 1.7.1 and 1.8.4 on x86-64).
+            cprintf(out, fmt, &[PArg::Int(u64::MAX), PArg::Str(fmt)]);
         } else {
             cprintf(out, fmt, &[PArg::Str(s)]);
         }
