@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! tep-diff sysfs-bundle [TRACEFS]            bundle of a running kernel's formats (read only)
+//! tep-diff dat-bundle FILE OUTDIR            bundle of a trace.dat's metadata (via trace-cmd)
 //! tep-diff gen BUNDLE SEED PER_EVENT         synthetic records for every event, to stdout
 //! tep-diff print BUNDLE RECORDS 3.1|3.3      what tracedat::tep prints (tep-ref's format)
 //! tep-diff compare OURS REFERENCE [SHOW]     mismatch summary; exit 1 on any mismatch
@@ -95,6 +96,71 @@ fn sysfs_bundle(root: &str) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+fn run(cmd: &str, args: &[&str]) -> io::Result<Vec<u8>> {
+    let o = std::process::Command::new(cmd).args(args).output()?;
+    Ok(o.stdout)
+}
+
+/// Extracts formats, kallsyms and printk formats of a trace.dat with the reference
+/// `trace-cmd` (`dump --ftrace-events --events --kallsyms --printk --summary`).
+fn dat_bundle(file: &str, dir: &str) -> io::Result<()> {
+    let tc = std::env::var("TRACE_CMD").unwrap_or_else(|_| "trace-cmd".to_string());
+    fs::create_dir_all(dir)?;
+    let summary =
+        String::from_utf8_lossy(&run(&tc, &["dump", "--summary", "-i", file])?).into_owned();
+    let mut out = String::new();
+    let big = summary.contains("[Big endian]");
+    let long = summary
+        .lines()
+        .find(|l| l.contains("[Bytes in a long]"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or("8")
+        .to_string();
+    out.push_str(&format!("endian {}\nlong {long}\n", big as u8));
+    for (what, name) in [("--kallsyms", "kallsyms"), ("--printk", "printk")] {
+        let t = run(&tc, &["dump", what, "-i", file])?;
+        // the first line is dump's "\t[Kallsyms, N bytes]" title
+        let body = match t.iter().position(|&b| b == b'\n') {
+            Some(p) => &t[p + 1..],
+            None => &[][..],
+        };
+        let path = format!("{dir}/{name}");
+        fs::write(&path, body)?;
+        out.push_str(&format!("{name} {path}\n"));
+    }
+    let mut n = 0;
+    // dump does not say which system a format belongs to; only "ftrace" matters to
+    // libtraceevent (the ftrace flag and bprint), the others go under "events"
+    for (what, system) in [("--ftrace-events", "ftrace"), ("--events", "events")] {
+        let ev = String::from_utf8_lossy(&run(&tc, &["dump", what, "-i", file])?).into_owned();
+        let mut cur: Option<String> = None;
+        let mut flush = |cur: &mut Option<String>, out: &mut String| -> io::Result<()> {
+            if let Some(mut t) = cur.take() {
+                // dump prints each format followed by a newline of its own
+                if t.ends_with("\n\n") {
+                    t.pop();
+                }
+                let path = format!("{dir}/{n:05}.fmt");
+                fs::write(&path, t)?;
+                out.push_str(&format!("format {system} {path}\n"));
+                n += 1;
+            }
+            Ok(())
+        };
+        for line in ev.split_inclusive('\n') {
+            if line.starts_with("name: ") {
+                flush(&mut cur, &mut out)?;
+                cur = Some(String::new());
+            }
+            if let Some(c) = &mut cur {
+                c.push_str(line);
+            }
+        }
+        flush(&mut cur, &mut out)?;
+    }
+    fs::write(format!("{dir}/bundle"), out)
 }
 
 struct Rng(u64);
@@ -388,6 +454,7 @@ fn main() -> ExitCode {
             a(2)
         })
         .map(|_| true),
+        "dat-bundle" => dat_bundle(a(2), a(3)).map(|_| true),
         "gen" => gen(a(2), a(3).parse().unwrap_or(1), a(4).parse().unwrap_or(10)).map(|_| true),
         "print" => {
             let d = if a(4) == "3.1" {
