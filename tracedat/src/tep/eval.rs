@@ -679,7 +679,6 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
     fn defined_func(&self, out: &mut Vec<u8>, func: Func, args: &[Arg]) -> u64 {
         let params = func.params();
         let mut vals = [0u64; 3];
-        let mut strs: Vec<Vec<u8>> = Vec::new();
         for (k, p) in params.iter().enumerate() {
             let a = match args.get(k) {
                 Some(a) => a,
@@ -687,11 +686,6 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
             };
             match p {
                 FuncArg::Int | FuncArg::Long | FuncArg::Ptr => vals[k] = self.eval(a),
-                FuncArg::Str => {
-                    let mut t = Vec::new();
-                    self.print_str_arg(&mut t, b"%s", -1, a);
-                    strs.push(t);
-                }
             }
         }
         match func {
@@ -719,6 +713,20 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
                 vals[0]
             }
             Func::IsWritablePte => vals[0] & 2,
+            Func::ScsiTraceParseCdb => {
+                let p = vals[1];
+                if p < HOST_DATA_BASE || p - HOST_DATA_BASE > self.buf.len() as u64 {
+                    self.crash.set(true);
+                    return 0;
+                }
+                let off = (p - HOST_DATA_BASE) as usize;
+                let mut cdb = [0u8; 32];
+                for (k, b) in cdb.iter_mut().enumerate() {
+                    *b = self.byte(off + k);
+                }
+                super::plugin_funcs::scsi_cdb(out, &cdb);
+                0
+            }
             Func::XenHypercallName => {
                 out.extend_from_slice(super::plugin_funcs::xen_hypercall_name(vals[0] as u32));
                 0

@@ -14,9 +14,7 @@ use super::token::{Lexer, Tok};
 use crate::format::{Field, FieldFlags};
 
 /// A helper function a libtraceevent plugin registers with `tep_register_print_function`
-/// (plugins jbd2, kvm, xen, cfg80211; the scsi plugin's `scsi_trace_parse_cdb` is not
-/// reproduced yet, so scsi command events fail to parse here). Print formats calling anything
-/// else fail.
+/// (plugins jbd2, kvm, xen, cfg80211, scsi). Print formats calling anything else fail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Func {
     /// cfg80211: `__le16_to_cpup(ptr)`.
@@ -29,6 +27,8 @@ pub(crate) enum Func {
     IsWritablePte,
     /// xen: `xen_hypercall_name(op)`.
     XenHypercallName,
+    /// scsi: `scsi_trace_parse_cdb(p, cdb, len)`.
+    ScsiTraceParseCdb,
 }
 
 /// Argument kinds of a registered helper (`enum tep_func_arg_type`).
@@ -36,7 +36,6 @@ pub(crate) enum Func {
 pub(crate) enum FuncArg {
     Int,
     Long,
-    Str,
     Ptr,
 }
 
@@ -48,6 +47,7 @@ impl Func {
             "jiffies_to_msecs" => Func::JiffiesToMsecs,
             "is_writable_pte" => Func::IsWritablePte,
             "xen_hypercall_name" => Func::XenHypercallName,
+            "scsi_trace_parse_cdb" => Func::ScsiTraceParseCdb,
             _ => return None,
         })
     }
@@ -57,6 +57,7 @@ impl Func {
             Func::Le16ToCpup => &[FuncArg::Ptr],
             Func::Jbd2DevToName | Func::XenHypercallName => &[FuncArg::Int],
             Func::JiffiesToMsecs | Func::IsWritablePte => &[FuncArg::Long],
+            Func::ScsiTraceParseCdb => &[FuncArg::Ptr, FuncArg::Ptr, FuncArg::Int],
         }
     }
 }
