@@ -23,6 +23,7 @@ pub mod record;
 pub mod report;
 pub mod ring_buffer;
 pub mod stream;
+pub mod tep;
 
 pub use endian::Endian;
 pub use error::{Error, LogLevel, Pos, Warning};

@@ -1,0 +1,918 @@
+//! The event printer: what libtraceevent does for trace-cmd (src/event-parse.c of
+//! libtraceevent 1.7.1 and 1.8.4), in both [`Dialect`]s.
+//!
+//! - format files → [`EventFormat`] (`event.rs`, with libtraceevent's tokenizer `token.rs`);
+//! - `print fmt:` → argument tree (`printfmt.rs`) and print cache (here, `parse_args`);
+//! - evaluation and printing of a record (`eval.rs`) with a glibc-compatible printf
+//!   (`printf.rs`), kallsyms (`kallsyms.rs`) and printk_formats (`printk.rs`).
+//!
+//! A [`Tep`] borrows the metadata texts from the file. Adding formats only reads their `name:`
+//! and `ID:` lines; the rest of a format is parsed, and its print format compiled, on first use
+//! (once, thread-safely). kallsyms and printk_formats are parsed on first lookup.
+//!
+//! Printing appends to a caller's `Vec<u8>` exactly the bytes libtraceevent's `trace_seq`
+//! would hold (which may include a NUL from a `%c` of 0: trace-cmd's final `printf("%.*s")`
+//! stops there, the line printer must too).
+
+mod cnum;
+mod eval;
+mod event;
+mod kallsyms;
+mod plugin_funcs;
+mod printf;
+mod printfmt;
+mod printk;
+mod token;
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+
+pub use eval::HOST_DATA_BASE;
+pub use kallsyms::Symbol;
+pub use printf::{cprintf, cprintf_u64, PArg};
+pub use printfmt::FlagSym;
+pub use printk::PrintkFmt;
+
+use crate::format::{EventFormat, Field};
+use crate::{Dialect, Endian};
+use eval::Ctx;
+use printfmt::{Arg, Atom, Parser};
+
+/// Errors from adding metadata.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TepError {
+    /// libtraceevent could not read the `name:`/`ID:` lines, so the event does not exist for
+    /// it either (trace-cmd counts it as a parsing failure and goes on).
+    #[error("format of {system} at byte {offset}: no valid `name:`/`ID:` header")]
+    BadHeader {
+        /// The system the format was added under.
+        system: String,
+        /// Where parsing stopped, relative to the format text.
+        offset: usize,
+    },
+}
+
+/// One element of the print cache (`struct tep_print_parse`).
+#[derive(Debug)]
+pub(crate) struct PrintParse {
+    pub kind: PKind,
+    pub format: Vec<u8>,
+    pub arg: Option<u32>,
+    pub len_arg: Option<u32>,
+    pub ls: i32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PKind {
+    Literal,
+    Digit,
+    Pointer,
+    String,
+}
+
+/// A compiled event: fields, argument tree, print cache and the bits of state libtraceevent
+/// changes while printing.
+pub(crate) struct Compiled {
+    pub format: EventFormat,
+    /// `TEP_EVENT_FL_FAILED` from parsing.
+    pub failed: bool,
+    /// `TEP_EVENT_FL_FAILED` set later while printing (a `trace_printk` format that does not
+    /// match its arguments fails the bprint event for the rest of the trace).
+    pub runtime_failed: AtomicBool,
+    pub args: Vec<Arg>,
+    pub cache: Vec<PrintParse>,
+    pub is_bprint: bool,
+    /// Per field (common first): libtraceevent clears `TEP_FIELD_IS_STRING` of a char array
+    /// the first time `-R` finds it unprintable.
+    cleared: Vec<AtomicBool>,
+}
+
+impl Compiled {
+    pub(crate) fn field_at(&self, idx: u32) -> &Field {
+        let i = idx as usize;
+        let c = &self.format.common_fields;
+        if i < c.len() {
+            &c[i]
+        } else {
+            &self.format.fields[i - c.len()]
+        }
+    }
+
+    pub(crate) fn string_cleared(&self, idx: u32) -> &AtomicBool {
+        &self.cleared[idx as usize]
+    }
+
+    fn is_failed(&self) -> bool {
+        self.failed || self.runtime_failed.load(Ordering::Relaxed)
+    }
+}
+
+struct Entry<'a> {
+    id: i32,
+    name: Box<str>,
+    system: Box<str>,
+    text: &'a [u8],
+    rest: usize,
+    compiled: OnceLock<Compiled>,
+}
+
+/// The event printer state for one trace file (libtraceevent's `struct tep_handle`).
+pub struct Tep<'a> {
+    endian: Endian,
+    long_size: u32,
+    dialect: Dialect,
+    plugin_funcs: bool,
+    /// Ordered by id as libtraceevent's `add_event()` keeps them.
+    events: Vec<Entry<'a>>,
+    kallsyms: kallsyms::Kallsyms<'a>,
+    printk: printk::Printk<'a>,
+}
+
+/// A handle on one event of a [`Tep`].
+#[derive(Clone, Copy)]
+pub struct Event<'t, 'a> {
+    tep: &'t Tep<'a>,
+    entry: &'t Entry<'a>,
+}
+
+impl<'t, 'a> Event<'t, 'a> {
+    /// `ID:`.
+    pub fn id(&self) -> i32 {
+        self.entry.id
+    }
+
+    /// `name:`.
+    pub fn name(&self) -> &'t str {
+        &self.entry.name
+    }
+
+    /// The system it was added under.
+    pub fn system(&self) -> &'t str {
+        &self.entry.system
+    }
+
+    fn compiled(&self) -> &'t Compiled {
+        self.tep.compile(self.entry)
+    }
+
+    /// The parsed format (fields). Fields read before a parse failure are kept.
+    pub fn format(&self) -> &'t EventFormat {
+        &self.compiled().format
+    }
+
+    /// True when libtraceevent marks the event `TEP_EVENT_FL_FAILED` (it then prints
+    /// `[FAILED TO PARSE]` and the raw fields).
+    pub fn failed(&self) -> bool {
+        self.compiled().is_failed()
+    }
+
+    /// The `__print_flags()` symbols libtraceevent 1.8's sched_switch plugin derives the task
+    /// state letters from: the first `__print_flags` (searching each print argument through its
+    /// operators, left before right) whose value expression is a field or an operation on
+    /// `field_name`.
+    pub fn print_flags_for_field(&self, field_name: &str) -> Option<&'t [FlagSym]> {
+        let c = self.compiled();
+        let target = c
+            .format
+            .common_fields
+            .iter()
+            .chain(c.format.fields.iter())
+            .position(|f| &*f.name == field_name)
+            .map(|i| i as u32)?;
+        fn arg_field(a: &Arg, t: u32) -> Option<Option<u32>> {
+            match a {
+                Arg::Field { field, .. } => Some(*field),
+                Arg::Op { left, right, .. } => {
+                    for side in [left, right].into_iter().flatten() {
+                        if let Some(f) = arg_field(side, t) {
+                            if f == Some(t) {
+                                return Some(f);
+                            }
+                        }
+                    }
+                    None
+                }
+                _ => None,
+            }
+        }
+        fn search(a: &Arg, t: u32) -> Option<&[FlagSym]> {
+            match a {
+                Arg::Op { left, right, .. } => [left, right]
+                    .into_iter()
+                    .flatten()
+                    .find_map(|s| search(s, t)),
+                Arg::Flags { field, flags, .. } => arg_field(field, t).map(|_| flags.as_slice()),
+                _ => None,
+            }
+        }
+        c.args.iter().find_map(|a| search(a, target))
+    }
+}
+
+impl<'a> Tep<'a> {
+    /// A printer for a file of the given byte order and `sizeof(long)` (the file header's
+    /// long size: libtraceevent's `tep_set_long_size`).
+    pub fn new(endian: Endian, long_size: u32, dialect: Dialect) -> Self {
+        Tep {
+            endian,
+            long_size,
+            dialect,
+            plugin_funcs: true,
+            events: Vec::new(),
+            kallsyms: kallsyms::Kallsyms::new(&[]),
+            printk: printk::Printk::new(&[]),
+        }
+    }
+
+    /// Whether the helper functions of libtraceevent's plugins (`jiffies_to_msecs` ...) are
+    /// known, as when trace-cmd loads its plugins (the default); `report -N` loads none.
+    /// Set before the first event is used.
+    pub fn set_plugin_functions(&mut self, on: bool) {
+        self.plugin_funcs = on;
+    }
+
+    /// The dialect.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// The file byte order.
+    pub fn endian(&self) -> Endian {
+        self.endian
+    }
+
+    /// `tep_get_long_size`.
+    pub fn long_size(&self) -> u32 {
+        self.long_size
+    }
+
+    /// Adds an `events/ftrace/*` format (FTRACE_EVENTS section).
+    pub fn add_ftrace_format(&mut self, text: &'a [u8]) -> Result<i32, TepError> {
+        self.add_event_format("ftrace", text)
+    }
+
+    /// Adds one format file of `system` (`tep_parse_event`). Only the header is read now.
+    pub fn add_event_format(&mut self, system: &str, text: &'a [u8]) -> Result<i32, TepError> {
+        let h = event::parse_header(text).ok_or_else(|| TepError::BadHeader {
+            system: system.to_string(),
+            offset: 0,
+        })?;
+        let e = Entry {
+            id: h.id,
+            name: h.name.into_boxed_str(),
+            system: system.into(),
+            text,
+            rest: h.rest,
+            compiled: OnceLock::new(),
+        };
+        // insert before the first event with a larger id, as add_event() does
+        let pos = self.events.partition_point(|x| x.id <= e.id);
+        let id = e.id;
+        self.events.insert(pos, e);
+        Ok(id)
+    }
+
+    /// The KALLSYMS text (`/proc/kallsyms`), parsed on first lookup.
+    pub fn set_kallsyms(&mut self, text: &'a [u8]) {
+        self.kallsyms = kallsyms::Kallsyms::new(text);
+    }
+
+    /// The PRINTK text (`printk_formats`), parsed on first lookup.
+    pub fn set_printk_formats(&mut self, text: &'a [u8]) {
+        self.printk = printk::Printk::new(text);
+    }
+
+    /// `tep_find_event`: bisection over the id-ordered events.
+    pub fn event_by_id(&self, id: i32) -> Option<Event<'_, 'a>> {
+        let (mut l, mut u) = (0usize, self.events.len());
+        while l < u {
+            let idx = (l + u) / 2;
+            let e = &self.events[idx];
+            if id < e.id {
+                u = idx;
+            } else if id > e.id {
+                l = idx + 1;
+            } else {
+                return Some(Event {
+                    tep: self,
+                    entry: e,
+                });
+            }
+        }
+        None
+    }
+
+    /// All events in id order (`tep_list_events(TEP_EVENT_SORT_ID)`).
+    pub fn events(&self) -> impl Iterator<Item = Event<'_, 'a>> {
+        self.events.iter().map(move |e| Event {
+            tep: self,
+            entry: e,
+        })
+    }
+
+    /// `tep_find_event_by_name`: the first event (in id order) called `name`, in `system`
+    /// when given.
+    pub fn find_event(&self, system: Option<&str>, name: &str) -> Option<Event<'_, 'a>> {
+        self.events()
+            .find(|e| e.name() == name && system.is_none_or(|s| s == e.system()))
+    }
+
+    /// `tep_data_type`: the event id of a record, read with the `common_type` field of the
+    /// lowest-id event (as libtraceevent does).
+    pub fn record_type(&self, data: &[u8]) -> Option<i32> {
+        let first = self.events.first()?;
+        let c = self.compile(first);
+        let f = c.format.common_field("common_type")?;
+        let v = f.read_uint(self.endian, data)?;
+        Some(v as i32)
+    }
+
+    /// `find_func()`: the kernel symbol containing `addr` and its start address.
+    pub fn find_function(&self, addr: u64) -> Option<(&str, u64)> {
+        self.kallsyms.find(addr).map(|(s, _)| (&*s.name, s.addr))
+    }
+
+    /// `tep_find_function_info`: name, start and size (up to the next symbol's start).
+    pub fn find_function_info(&self, addr: u64) -> Option<(&str, u64, u64)> {
+        self.kallsyms
+            .find(addr)
+            .map(|(s, next)| (&*s.name, s.addr, next.wrapping_sub(s.addr)))
+    }
+
+    /// The module of the symbol containing `addr`, if it has one.
+    pub fn find_function_module(&self, addr: u64) -> Option<&str> {
+        self.kallsyms
+            .find(addr)
+            .and_then(|(s, _)| s.module.as_deref())
+    }
+
+    /// The symbols in libtraceevent's order (`tep_print_funcs`, `report -f`).
+    pub fn symbols(&self) -> impl Iterator<Item = &Symbol<'a>> {
+        self.kallsyms.in_map_order()
+    }
+
+    /// `find_printk()`: the printk format stored at `addr`.
+    pub fn find_printk(&self, addr: u64) -> Option<&[u8]> {
+        self.printk.find(addr).map(|p| &*p.fmt)
+    }
+
+    /// The printk formats in address order (`tep_print_printk`, `report -P`).
+    pub fn printk_formats(&self) -> &[PrintkFmt<'a>] {
+        self.printk.map()
+    }
+
+    fn compile<'t>(&'t self, e: &'t Entry<'a>) -> &'t Compiled {
+        e.compiled.get_or_init(|| {
+            let is_ftrace = &*e.system == "ftrace";
+            let (fields, lx) = event::parse_fields(e.text, e.rest, is_ftrace, self.long_size);
+            let is_bprint = is_ftrace && &*e.name == "bprint";
+            let print_fmt = {
+                let t = e.text;
+                let at = memchr::memmem::find(t, b"print fmt: ").map(|p| p + 11);
+                let s = at.map(|p| &t[p..]).unwrap_or(b"");
+                let s = s.strip_suffix(b"\n").unwrap_or(s);
+                String::from_utf8_lossy(s).into_owned().into_boxed_str()
+            };
+            let mut format = EventFormat {
+                id: e.id as u32,
+                system: e.system.clone(),
+                name: e.name.clone(),
+                common_fields: fields.common,
+                fields: fields.fields,
+                print_fmt,
+            };
+            let mut failed = !fields.ok;
+            let mut args = Vec::new();
+            let mut cache = Vec::new();
+            if !failed {
+                let v18 = self.dialect != Dialect::V3_1;
+                let mut p = Parser::new(
+                    lx,
+                    &format.common_fields,
+                    &format.fields,
+                    v18,
+                    self.long_size,
+                    self.plugin_funcs,
+                );
+                match p.event_read_print() {
+                    Some(pf) => {
+                        failed |= p.failed;
+                        args = pf.args;
+                        if args.is_empty() && is_ftrace {
+                            let nc = format.common_fields.len();
+                            args = format
+                                .fields
+                                .iter()
+                                .enumerate()
+                                .map(|(i, f)| Arg::Field {
+                                    name: f.name.to_string(),
+                                    field: Some((nc + i) as u32),
+                                })
+                                .collect();
+                        }
+                        if !is_bprint {
+                            cache = parse_args(pf.format.as_bytes(), args.len(), &mut failed, v18);
+                        }
+                    }
+                    None => failed = true,
+                }
+            }
+            let n = format.common_fields.len() + format.fields.len();
+            format.common_fields.shrink_to_fit();
+            Compiled {
+                format,
+                failed,
+                runtime_failed: AtomicBool::new(false),
+                args,
+                cache,
+                is_bprint,
+                cleared: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            }
+        })
+    }
+
+    fn ctx<'t, 'd>(&'t self, c: &'t Compiled, buf: &'d [u8], size: usize) -> Ctx<'t, 'a, 'd> {
+        Ctx {
+            tep: self,
+            ev: c,
+            buf,
+            size: size.min(buf.len()),
+            crash: Cell::new(false),
+        }
+    }
+
+    /// libtraceevent's `pretty_print()` (the info part of a report line without plugin
+    /// handlers): the evaluated print format, or `[FAILED TO PARSE]` and the raw fields.
+    pub fn print_pretty(&self, ev: &Event<'_, 'a>, data: &[u8], out: &mut Vec<u8>) {
+        self.print_pretty_in(ev, data, data.len(), out);
+    }
+
+    /// [`Tep::print_pretty`] for a record that is `buf[..size]`, where the bytes after it
+    /// (the rest of the ring-buffer page) are what libtraceevent reads when a record's own
+    /// lengths point past its end.
+    pub fn print_pretty_in(&self, ev: &Event<'_, 'a>, buf: &[u8], size: usize, out: &mut Vec<u8>) {
+        self.pretty(ev, buf, size, out);
+    }
+
+    /// As [`Tep::print_pretty_in`]; returns false where libtraceevent would have crashed
+    /// (read outside its memory, divided by zero): the differential harness's view.
+    #[doc(hidden)]
+    pub fn print_pretty_checked(
+        &self,
+        ev: &Event<'_, 'a>,
+        buf: &[u8],
+        size: usize,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        self.pretty(ev, buf, size, out)
+    }
+
+    fn pretty(&self, ev: &Event<'_, 'a>, buf: &[u8], size: usize, out: &mut Vec<u8>) -> bool {
+        let c = ev.compiled();
+        if c.is_failed() {
+            out.extend_from_slice(b"[FAILED TO PARSE]");
+            return self.fields(c, buf, size, out, false);
+        }
+        let cx = self.ctx(c, buf, size);
+        if c.is_bprint {
+            let (fmt, args) = self.bprint_args(&cx);
+            let mut failed = false;
+            let cache = parse_args(&fmt, args.len(), &mut failed, self.dialect != Dialect::V3_1);
+            if failed {
+                c.runtime_failed.store(true, Ordering::Relaxed);
+            }
+            for p in &cache {
+                cx.print_parse(out, p, &args, false);
+            }
+        } else {
+            for p in &c.cache {
+                cx.print_parse(out, p, &c.args, false);
+            }
+        }
+        !cx.crash.get()
+    }
+
+    /// `-R`: every event field as ` name=value` (`print_selected_fields` with 1.8's raw
+    /// flag: `%ps` arguments also show the address).
+    pub fn print_raw_fields(&self, ev: &Event<'_, 'a>, data: &[u8], out: &mut Vec<u8>) {
+        self.fields(ev.compiled(), data, data.len(), out, true);
+    }
+
+    /// [`Tep::print_raw_fields`] with trailing page bytes; false where libtraceevent crashes.
+    #[doc(hidden)]
+    pub fn print_raw_fields_checked(
+        &self,
+        ev: &Event<'_, 'a>,
+        buf: &[u8],
+        size: usize,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        self.fields(ev.compiled(), buf, size, out, true)
+    }
+
+    /// `tep_print_fields()`: like `-R` but without 1.8's raw `%ps` addresses (some plugins
+    /// print this after their own text).
+    pub fn print_fields(&self, ev: &Event<'_, 'a>, data: &[u8], out: &mut Vec<u8>) {
+        self.fields(ev.compiled(), data, data.len(), out, false);
+    }
+
+    fn fields(&self, c: &Compiled, buf: &[u8], size: usize, out: &mut Vec<u8>, raw: bool) -> bool {
+        let cx = self.ctx(c, buf, size);
+        let nc = c.format.common_fields.len();
+        let mut cursor: Option<usize> = if c.cache.is_empty() { None } else { Some(0) };
+        for (i, f) in c.format.fields.iter().enumerate() {
+            out.push(b' ');
+            out.extend_from_slice(f.name.as_bytes());
+            out.push(b'=');
+            let idx = (nc + i) as u32;
+            self.print_field(&cx, c, idx, &mut cursor, out, raw);
+        }
+        !cx.crash.get()
+    }
+
+    /// `print_field()`: the field through the print-fmt argument that shows it (walking the
+    /// cache circularly from `cursor`), else raw.
+    fn print_field(
+        &self,
+        cx: &Ctx<'_, 'a, '_>,
+        c: &Compiled,
+        idx: u32,
+        cursor: &mut Option<usize>,
+        out: &mut Vec<u8>,
+        raw: bool,
+    ) {
+        let f = c.field_at(idx);
+        let usable = !c.is_failed()
+            && !f.flags.has(crate::FieldFlags::ARRAY)
+            && !(f.flags.has(crate::FieldFlags::STRING)
+                && !c.string_cleared(idx).load(Ordering::Relaxed));
+        if let (Some(start), true) = (*cursor, usable) {
+            let n = c.cache.len();
+            let mut k = start;
+            let mut has_0x = false;
+            loop {
+                let p = &c.cache[k];
+                if p.kind == PKind::Literal {
+                    has_0x = p.format.len() > 1 && p.format.ends_with(b"0x");
+                } else {
+                    let mut a = p.arg.and_then(|i| c.args.get(i as usize));
+                    while let Some(Arg::Type { item, .. }) = a {
+                        a = Some(item);
+                    }
+                    if let Some(Arg::Field {
+                        field: Some(fi), ..
+                    }) = a
+                    {
+                        if *fi == idx {
+                            if has_0x {
+                                out.extend_from_slice(b"0x");
+                            }
+                            cx.print_parse(out, p, &c.args, raw);
+                            *cursor = if k + 1 < n { Some(k + 1) } else { None };
+                            return;
+                        }
+                    }
+                    has_0x = false;
+                }
+                k = if k + 1 < n { k + 1 } else { 0 };
+                if k == start {
+                    break;
+                }
+            }
+        }
+        cx.print_field_raw(out, idx);
+    }
+
+    /// `get_bprint_format()` + `make_bprint_args()`.
+    fn bprint_args(&self, cx: &Ctx<'_, 'a, '_>) -> (Vec<u8>, Vec<Arg>) {
+        let c = cx.ev;
+        let ff = c.format.field("fmt");
+        let addr = ff.map_or(0, |f| cx_num(cx, f));
+        let mut fmt: Vec<u8> = b"%ps: ".to_vec();
+        match self.printk.find(addr) {
+            Some(p) => fmt.extend_from_slice(&p.fmt),
+            None => {
+                fmt.extend_from_slice(b"(NO FORMAT FOUND at ");
+                eval_push_hex(&mut fmt, addr);
+                fmt.extend_from_slice(b")\n");
+            }
+        }
+        let (Some(bf), Some(ipf)) = (c.format.field("buf"), c.format.field("ip")) else {
+            return (fmt, Vec::new());
+        };
+        let ip = cx_num(cx, ipf);
+        let mut args = vec![Arg::Atom(Atom::new((ip as i64).to_string()))];
+        let data = cx.buf;
+        let size = cx.size;
+        let v18 = self.dialect != Dialect::V3_1;
+        let at = |k: usize| fmt.get(k).copied().unwrap_or(0);
+        let mut ptr = 5usize;
+        let mut bptr = bf.offset as usize;
+        while bptr < size && at(ptr) != 0 {
+            if at(ptr) == b'%' {
+                let mut ls = 0i32;
+                'again: loop {
+                    ptr += 1;
+                    let ch = at(ptr);
+                    let mut as_string = false;
+                    match ch {
+                        b'%' => break 'again,
+                        b'l' => {
+                            ls += 1;
+                            continue 'again;
+                        }
+                        b'L' => {
+                            ls = 2;
+                            continue 'again;
+                        }
+                        b'0'..=b'9' | b'.' | b'#' => continue 'again,
+                        b'+' if v18 => continue 'again,
+                        b'z' | b'Z' => {
+                            ls = 1;
+                            continue 'again;
+                        }
+                        b'p' => {
+                            ls = 1;
+                            if at(ptr + 1).is_ascii_alphanumeric() {
+                                ptr += 1;
+                                let c2 = at(ptr);
+                                let special = matches!(c2, b's' | b'S' | b'x')
+                                    || (matches!(c2, b'f' | b'F') && at(ptr + 1) != b'w');
+                                if !special {
+                                    let b = data.get(bptr).copied().unwrap_or(0);
+                                    if (0x20..0x7f).contains(&b) {
+                                        as_string = true;
+                                    }
+                                }
+                            }
+                        }
+                        b'd' | b'u' | b'i' | b'x' | b'X' | b'o' | b'*' | b's' => {}
+                        _ => break 'again,
+                    }
+                    if ch == b's' || as_string {
+                        let rest = data.get(bptr..).unwrap_or(&[]);
+                        let n = memchr::memchr(0, rest).unwrap_or(rest.len());
+                        args.push(Arg::BStr(String::from_utf8_lossy(&rest[..n]).into_owned()));
+                        bptr += n + 1;
+                        break 'again;
+                    }
+                    let vsize: u32 = if ch == b'*' {
+                        4
+                    } else {
+                        match ls {
+                            0 => 4,
+                            1 => self.long_size,
+                            2 => 8,
+                            n => n as u32,
+                        }
+                    };
+                    bptr = (bptr + 3) & !3;
+                    let val = match vsize {
+                        1 | 2 | 4 | 8 => self.endian.uint(data, bptr, vsize as usize).unwrap_or(0),
+                        _ => 0,
+                    };
+                    bptr += vsize as usize;
+                    args.push(Arg::Atom(Atom::new((val as i64).to_string())));
+                    if ch == b'*' {
+                        continue 'again;
+                    }
+                    break 'again;
+                }
+            }
+            ptr += 1;
+        }
+        (fmt, args)
+    }
+}
+
+fn cx_num(cx: &Ctx<'_, '_, '_>, f: &Field) -> u64 {
+    cx.tep
+        .endian
+        .uint(cx.buf, f.offset as usize, f.size as usize)
+        .unwrap_or(0)
+}
+
+fn eval_push_hex(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(format!("{v:x}").as_bytes());
+}
+
+/// `parse_args()`: splits a print format into literal text and conversions bound to
+/// successive arguments (`nargs` of them). Sets `failed` where libtraceevent sets
+/// `TEP_EVENT_FL_FAILED`.
+pub(crate) fn parse_args(
+    format: &[u8],
+    nargs: usize,
+    failed: &mut bool,
+    v18: bool,
+) -> Vec<PrintParse> {
+    let end = memchr::memchr(0, format).unwrap_or(format.len());
+    let f = &format[..end];
+    let mut out = Vec::new();
+    let mut argi = 0usize;
+    let mut i = 0usize;
+    let mut len = f.len() as isize;
+    while i < f.len() {
+        let ret = if f[i] == b'%' && f.get(i + 1) != Some(&b'%') {
+            parse_arg_format(f, i, &mut argi, nargs, &mut out, failed, v18)
+        } else {
+            parse_arg_string(f, i, &mut out)
+        };
+        len -= ret as isize;
+        if len > 0 {
+            i += ret;
+        } else {
+            break;
+        }
+    }
+    out
+}
+
+fn pointer_ext(f: &[u8]) -> usize {
+    let at = |k: usize| f.get(k).copied().unwrap_or(0);
+    match at(0) {
+        b'F' | b'S' | b'f' | b's' => 1,
+        b'M' | b'm' => 1 + matches!(at(1), b'R' | b'F') as usize,
+        b'I' | b'i' => {
+            let mut ret = 0;
+            let mut index = 2;
+            match at(1) {
+                b'S' => {
+                    while matches!(at(index), b'p' | b'f' | b's') {
+                        ret += 1;
+                        index += 1;
+                    }
+                    if matches!(at(index), b'h' | b'n' | b'l' | b'b') {
+                        ret += 1;
+                        index += 1;
+                    }
+                    if at(index) == b'c' {
+                        ret += 1;
+                    }
+                    ret += 1;
+                }
+                b'4' => {
+                    if matches!(at(index), b'h' | b'n' | b'l' | b'b') {
+                        ret += 1;
+                    }
+                    ret += 1;
+                }
+                b'6' => {
+                    if at(index) == b'c' {
+                        ret += 1;
+                    }
+                    ret += 1;
+                }
+                _ => {}
+            }
+            ret + 1
+        }
+        b'U' => 1 + matches!(at(1), b'L' | b'l' | b'B' | b'b') as usize,
+        b'h' => 1 + matches!(at(1), b'C' | b'D' | b'N') as usize,
+        _ => 0,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn parse_arg_format(
+    f: &[u8],
+    start: usize,
+    argi: &mut usize,
+    nargs: usize,
+    out: &mut Vec<PrintParse>,
+    failed: &mut bool,
+    v18: bool,
+) -> usize {
+    let mut ret = 1usize;
+    let mut p = start + 1;
+    let mut ls = 0i32;
+    let mut len_arg: Option<u32> = None;
+    while p < f.len() {
+        let c = f[p];
+        match c {
+            b'#' | b'.' | b'0'..=b'9' | b'-' => {}
+            b'+' if v18 => {}
+            b'h' => ls -= 1,
+            b'l' => ls += 1,
+            b'L' => ls = 2,
+            b'z' | b'Z' => ls = 1,
+            b'*' => {
+                if *argi >= nargs || len_arg.is_some() {
+                    *failed = true;
+                    return ret;
+                }
+                len_arg = Some(*argi as u32);
+                *argi += 1;
+            }
+            b'p' => {
+                if *argi >= nargs {
+                    *failed = true;
+                    return ret;
+                }
+                let res = pointer_ext(&f[p + 1..]);
+                p += res;
+                ret += res;
+                let mut l = p + 1 - start;
+                if l > 31 {
+                    *failed = true;
+                    l = 31;
+                }
+                let spec = f[start..(start + l).min(f.len())].to_vec();
+                out.push(PrintParse {
+                    kind: PKind::Pointer,
+                    format: spec,
+                    arg: Some(*argi as u32),
+                    len_arg,
+                    ls,
+                });
+                *argi += 1;
+                return ret + 1;
+            }
+            b'd' | b'u' | b'i' | b'x' | b'X' | b'o' | b's' => {}
+            b'c' if v18 => {}
+            _ => {
+                out.push(PrintParse {
+                    kind: PKind::Literal,
+                    format: vec![b'>', c, b'<'],
+                    arg: None,
+                    len_arg: None,
+                    ls: 0,
+                });
+                return ret + 1;
+            }
+        }
+        if matches!(c, b'd' | b'u' | b'i' | b'x' | b'X' | b'o' | b's') || (c == b'c' && v18) {
+            if *argi >= nargs {
+                *failed = true;
+                return ret;
+            }
+            let mut l = p + 1 - start;
+            let is_str = c == b's';
+            if (is_str && l > 31) || (!is_str && l > 30) {
+                *failed = true;
+                l = 31;
+            }
+            let spec = f[start..(start + l).min(f.len())].to_vec();
+            if !is_str && !(-2..=2).contains(&ls) {
+                *failed = true;
+            }
+            out.push(PrintParse {
+                kind: if is_str { PKind::String } else { PKind::Digit },
+                format: spec,
+                arg: Some(*argi as u32),
+                len_arg,
+                ls: if is_str { 0 } else { ls },
+            });
+            *argi += 1;
+            return ret + 1;
+        }
+        ret += 1;
+        p += 1;
+    }
+    ret
+}
+
+fn parse_arg_string(f: &[u8], start: usize, out: &mut Vec<PrintParse>) -> usize {
+    let mut s = Vec::new();
+    let mut ret = 0usize;
+    let mut p = start;
+    while p < f.len() {
+        let c = f[p];
+        if c == b'\\' {
+            p += 1;
+            ret += 1;
+            let Some(&e) = f.get(p) else {
+                break;
+            };
+            s.push(match e {
+                b'n' => b'\n',
+                b't' => b'\t',
+                b'r' => b'\r',
+                other => other,
+            });
+        } else if c == b'%' {
+            if f.get(p + 1) == Some(&b'%') {
+                s.push(b'%');
+                p += 1;
+                ret += 1;
+            } else {
+                break;
+            }
+        } else {
+            s.push(c);
+        }
+        ret += 1;
+        p += 1;
+    }
+    if let Some(z) = memchr::memchr(0, &s) {
+        s.truncate(z);
+    }
+    out.push(PrintParse {
+        kind: PKind::Literal,
+        format: s,
+        arg: None,
+        len_arg: None,
+        ls: 0,
+    });
+    ret
+}
