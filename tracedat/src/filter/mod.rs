@@ -478,3 +478,203 @@ impl EventFilter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{Field, FieldFlags};
+
+    fn field(name: &str, offset: u32, size: u32, flags: u16) -> Field {
+        Field {
+            name: name.into(),
+            type_name: "".into(),
+            offset,
+            size,
+            array_len: 0,
+            element_size: size,
+            flags: FieldFlags(flags),
+        }
+    }
+
+    fn events() -> Vec<EventFormat> {
+        let common = vec![
+            field("common_type", 0, 2, 0),
+            field("common_pid", 4, 4, FieldFlags::SIGNED),
+        ];
+        vec![
+            EventFormat {
+                id: 7,
+                system: "sys".into(),
+                name: "ev".into(),
+                common_fields: common.clone(),
+                fields: vec![
+                    field("a", 8, 4, FieldFlags::SIGNED),
+                    field("s", 12, 8, FieldFlags::STRING | FieldFlags::ARRAY),
+                    field(
+                        "d",
+                        20,
+                        4,
+                        FieldFlags::STRING | FieldFlags::ARRAY | FieldFlags::DYNAMIC,
+                    ),
+                    field("p", 24, 8, FieldFlags::POINTER),
+                    field("big", 32, 40, 0),
+                ],
+                print_fmt: "".into(),
+            },
+            EventFormat {
+                id: 9,
+                system: "ftrace".into(),
+                name: "kernel_stack".into(),
+                common_fields: common,
+                fields: vec![field("size", 8, 4, FieldFlags::SIGNED)],
+                print_fmt: "".into(),
+            },
+        ]
+    }
+
+    /// xorshift64*: a fixed sequence, so failures reproduce.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    /// Arbitrary filter text and records never panic or hang, whatever they contain.
+    #[test]
+    fn arbitrary_input_is_an_error_not_a_panic() {
+        const PIECES: &[&str] = &[
+            "a",
+            "s",
+            "d",
+            "p",
+            "big",
+            "COMM",
+            "CPU",
+            "x",
+            "common_pid",
+            "(",
+            ")",
+            "!",
+            "&&",
+            "||",
+            "==",
+            "!=",
+            "<",
+            ">=",
+            "=~",
+            "!~",
+            "&",
+            "|",
+            "+",
+            "-",
+            "/",
+            "%",
+            "~",
+            ",",
+            ":",
+            "/",
+            "\"",
+            "'",
+            "\"a*\"",
+            "'b'",
+            "0",
+            "0x1f",
+            "-1",
+            "\\",
+            "[",
+            "]",
+            "*",
+            "^",
+            "$",
+            " ",
+            "\t",
+            "\n",
+            "\u{e9}",
+            "\u{1}",
+            "ev",
+            "sys",
+            ".*",
+            "\\(",
+            "\\{2\\}",
+        ];
+        let evs = events();
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut data = vec![0u8; 96];
+        for _ in 0..4_000 {
+            let mut text = String::new();
+            if rng.below(4) != 0 {
+                text.push_str(["ev:", "sys/ev:", ".*:", "kernel_stack,ev:"][rng.below(4)]);
+            }
+            for _ in 0..rng.below(12) {
+                text.push_str(PIECES[rng.below(PIECES.len())]);
+            }
+            for b in data.iter_mut() {
+                *b = rng.next() as u8;
+            }
+            data[0..2].copy_from_slice(&[7, 0]);
+            data[20] = 40 + rng.below(70) as u8;
+            let mut lines = Vec::new();
+            let parsed = EventFilter::parse_with_test_output(
+                &text,
+                evs.iter(),
+                Endian::Little,
+                Some(&mut lines),
+            );
+            if let Ok(f) = parsed {
+                let cut = rng.below(data.len());
+                let rec = Record {
+                    ts: 0,
+                    cpu: rng.below(4) as u32,
+                    data: &data[..cut],
+                    missed_events: 0,
+                    offset: 0,
+                };
+                let _ = f.matches(&rec, &mut NoEnv);
+            }
+            let _ = PosixRegex::new(text.as_bytes());
+        }
+    }
+
+    #[test]
+    fn errors_say_what_and_where() {
+        let evs = events();
+        let e = EventFilter::parse("ev:a == 1 || )", evs.iter(), Endian::Little).unwrap_err();
+        assert_eq!(e.kind, FilterErrorKind::SyntaxError);
+        assert_eq!(e.event.as_deref(), Some("sys:ev"));
+        assert_eq!(e.position, Some(14));
+        assert_eq!(
+            e.to_string(),
+            "filter 'ev:a == 1 || )': Syntax error (event sys:ev, at byte 14)"
+        );
+        // A stray `)` ends the C parser with its "found `)`" code, which is not an error
+        // message of its own.
+        let e = EventFilter::parse("ev:a == 1 )", evs.iter(), Endian::Little).unwrap_err();
+        assert_eq!(e.kind, FilterErrorKind::UnbalancedParen);
+        assert_eq!(
+            e.to_string(),
+            "filter 'ev:a == 1 )': unbalanced number of parenthesis (event sys:ev, at byte 11)"
+        );
+        assert_eq!(
+            e.reference_message(),
+            "Failed to create event filter: ev:a == 1 )"
+        );
+        assert_eq!(e.errno(), None);
+        let e = EventFilter::parse("ev:s == \"a,b\"", evs.iter(), Endian::Little).unwrap_err();
+        assert_eq!(e.kind, FilterErrorKind::MemAllocFailed);
+        assert_eq!(e.errno(), Some(12));
+        let e = EventFilter::parse("nosuch", evs.iter(), Endian::Little).unwrap_err();
+        assert_eq!(e.to_string(), "filter 'nosuch': no event found");
+        let e = EventFilter::parse("ev:a ==", evs.iter(), Endian::Little).unwrap_err();
+        assert_eq!(
+            e.kind,
+            FilterErrorKind::ReferenceCrash(CrashReason::UnfinishedExpression)
+        );
+    }
+}

@@ -305,3 +305,110 @@ pub fn pid_filter_text<S: AsRef<str>>(pids: &[S]) -> Option<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(v: &[FilterArg]) -> Vec<&str> {
+        v.iter().map(|f| f.text.as_str()).collect()
+    }
+
+    // Expectations observed with trace-cmd 3.1.6 and 3.3.1 on
+    // ../shared/fixtures/qemu-6.1/{fg_sched_mix,func_stack}.dat: `-T` prints one line per
+    // filter added, and the report shows whether a filter applied.
+    #[test]
+    fn single_input_order() {
+        // `report -i f -F sched_switch`: 3.1.6 printed all 409 lines (filter ignored).
+        let mut a = FilterArgs::new();
+        a.input();
+        a.filter("sched_switch");
+        assert!(a.clone().filters_for(Dialect::V3_1, None, None).is_empty());
+        // 3.3.1: filtered, `-T` printed one line.
+        assert_eq!(
+            texts(&a.filters_for(Dialect::V3_3, None, None)),
+            ["sched_switch"]
+        );
+
+        // `report -T -F sched_switch -i f`: 3.1.6 one line then exit; 3.3.1 two lines.
+        let mut a = FilterArgs::new();
+        a.filter("sched_switch");
+        a.input();
+        assert_eq!(
+            texts(&a.clone().filters_for(Dialect::V3_1, None, None)),
+            ["sched_switch"]
+        );
+        assert_eq!(
+            texts(&a.filters_for(Dialect::V3_3, None, None)),
+            ["sched_switch", "sched_switch"]
+        );
+        assert!(FilterArgs::test_mode_exits(Dialect::V3_1, true));
+        assert!(!FilterArgs::test_mode_exits(Dialect::V3_3, true));
+    }
+
+    #[test]
+    fn several_inputs() {
+        // `-T -F sched_switch -i a -i b`: 3.3.1 printed three lines (a twice, b once);
+        // 3.1.6 filtered a and printed b unfiltered.
+        let mut a = FilterArgs::new();
+        a.filter("sched_switch");
+        a.input();
+        a.input();
+        let mut b = a.clone();
+        assert_eq!(a.filters_for(Dialect::V3_3, Some(0), None).len(), 2);
+        assert_eq!(
+            texts(&a.filters_for(Dialect::V3_3, Some(1), None)),
+            ["sched_switch"]
+        );
+        assert_eq!(b.filters_for(Dialect::V3_1, Some(0), None).len(), 1);
+        assert!(b.filters_for(Dialect::V3_1, Some(1), None).is_empty());
+
+        // `-T -i a -F sched_switch -i b -F function`: 3.3.1 printed one line for each file.
+        let mut a = FilterArgs::new();
+        a.input();
+        a.filter("sched_switch");
+        a.input();
+        a.filter("function");
+        assert_eq!(
+            texts(&a.filters_for(Dialect::V3_3, Some(0), None)),
+            ["sched_switch"]
+        );
+        assert_eq!(
+            texts(&a.filters_for(Dialect::V3_3, Some(1), None)),
+            ["function"]
+        );
+    }
+
+    #[test]
+    fn negation() {
+        // `-v -F a -F b`: both negative (3.3.1 hid sched_switch prev_pid==0 and sched_wakeup);
+        // a second -v dies with "Only 1 -v can be used".
+        let mut a = FilterArgs::new();
+        a.filter("x");
+        a.negate().unwrap();
+        a.filter("y");
+        a.filter("z");
+        a.input();
+        let v = a.filters_for(Dialect::V3_1, None, None);
+        assert_eq!(
+            v.iter().map(|f| f.negative).collect::<Vec<_>>(),
+            [false, true, true]
+        );
+        assert_eq!(a.negate(), Err("Only 1 -v can be used"));
+    }
+
+    #[test]
+    fn pid_filter() {
+        // 3.3.1 -T with `--pid 146` printed ' 'timer_init: common_pid == 146'' for events
+        // without pid/next_pid, i.e. this text collapsed.
+        assert_eq!(
+            pid_filter_text(&["146"]).unwrap(),
+            ".*:(common_pid==146)||(pid==146)||(next_pid==146)"
+        );
+        assert_eq!(
+            pid_filter_text(&["1", "2"]).unwrap(),
+            ".*:(common_pid==1)||(pid==1)||(next_pid==1)||(common_pid==2)||(pid==2)||(next_pid==2)"
+        );
+        assert!(pid_filter_text::<&str>(&[]).is_none());
+    }
+}
