@@ -14,12 +14,28 @@
 //! The text of a filter is `EVENTS[:EXPRESSION]`. `EVENTS` is a comma-separated list of
 //! `system/event` or `name` regexes (POSIX basic, case-insensitive, anchored; a lone name
 //! matches an event or a whole system); with no `:` the events pass unfiltered. The expression
-//! language and its many quirks are described in [`parse`] and [`eval`]. Behaviour verified
+//! language and its many quirks are described in `parse.rs` and `eval.rs`. Behaviour verified
 //! with the reference tools is recorded in the tests (tests/filter_oracle.rs runs every case of
 //! tests/data/filter/ against expectations produced by libtraceevent itself).
 //!
 //! Nothing is allocated per record: regexes, field offsets and the per-event trees are built
 //! once by [`EventFilter::parse`].
+//!
+//! How `report` uses it, as trace-cmd does (tracecmd/trace-read.c, lib/trace-cmd):
+//! 1. Feed `-F`, `-v` and the inputs to [`FilterArgs`] in command-line order (the order of
+//!    `-F` relative to `-v` and `-i` matters); `--pid`/`--comm` become [`pid_filter_text`].
+//! 2. Per handle, [`FilterSet::new`], then each [`FilterArgs::filters_for`] entry through
+//!    [`EventFilter::parse_with_test_output`] + [`FilterSet::push`]. With `-T`, print the
+//!    collected lines to stdout as they come (and stop per [`FilterArgs::test_mode_exits`]).
+//!    A [`FilterError`] ends the program as `die()` does: `trace-cmd: <strerror>` first when
+//!    [`FilterError::errno`] has one, then `  ` + [`FilterError::reference_message`]; exit
+//!    status the errno, else 255.
+//! 3. Call [`FilterSet::matches`] for every record of the handle in output order, before
+//!    `--cpu`, `-I`/`-S` and printing (trace-cmd tests it in `tracecmd_iterate_events`, before
+//!    the report callback); records function_graph consumes while merging a leaf are never
+//!    tested. An `Err` means trace-cmd crashes on that record.
+//! 4. [`FilterEnv::comm`] must be the report's live comm table: plugins add comms while
+//!    printing, and `COMM` filters see them from the next record on.
 
 mod eval;
 mod lex;
@@ -606,7 +622,7 @@ mod tests {
         ];
         let evs = events();
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-        let mut data = vec![0u8; 96];
+        let mut data = [0u8; 96];
         for _ in 0..4_000 {
             let mut text = String::new();
             if rng.below(4) != 0 {
