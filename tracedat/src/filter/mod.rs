@@ -406,13 +406,14 @@ impl EventFilter {
         };
 
         let mut error = None;
+        let mut regexes = parse::RegexCache::new();
         for ev in selected.iter().rev() {
             let tree = match colon {
                 None => Tree {
                     nodes: vec![parse::Arg::Boolean(true)],
                     root: 0,
                 },
-                Some(col) => match parse::parse_event(&bytes[col + 1..], ev) {
+                Some(col) => match parse::parse_event(&bytes[col + 1..], ev, &mut regexes) {
                     Ok(t) => t,
                     Err(e) => {
                         let err = FilterError {
@@ -435,11 +436,12 @@ impl EventFilter {
                     out.push(format!(" '{}: {}'", ev.name, s));
                 }
             }
-            match filter.events.binary_search_by_key(&ev.id, |e| e.id) {
-                Ok(i) => filter.events[i].tree = tree,
-                Err(i) => filter.events.insert(i, EventEntry { id: ev.id, tree }),
-            }
+            filter.events.push(EventEntry { id: ev.id, tree });
         }
+        // An event selected twice keeps the filter it got last (`filter_event` replaces it).
+        filter.events.reverse();
+        filter.events.sort_by_key(|e| e.id);
+        filter.events.dedup_by_key(|e| e.id);
         match error {
             Some(e) => Err(e),
             None => Ok(filter),

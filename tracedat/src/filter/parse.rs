@@ -164,19 +164,30 @@ pub(crate) struct ParseError {
 /// C's way of saying "stopped at `)`".
 type Ret = (Result<(), E>, Option<Id>);
 
+/// Regexes already compiled for other events of the same filter (libtraceevent compiles the
+/// same text once per event; `.*:COMM =~ "x"` would otherwise compile it thousands of times).
+pub(crate) type RegexCache =
+    std::collections::HashMap<Box<[u8]>, Result<PosixRegex, super::posix::BreError>>;
+
 struct Parser<'a, 'e> {
     lex: Lexer<'a>,
     event: &'e EventFormat,
+    regexes: &'e mut RegexCache,
     nodes: Vec<Arg>,
     tok: Vec<u8>,
     error: Option<(String, usize)>,
 }
 
 /// Parses `body` (the text after `:`) for `event`, as `process_event` does.
-pub(crate) fn parse_event(body: &[u8], event: &EventFormat) -> Result<Tree, ParseError> {
+pub(crate) fn parse_event(
+    body: &[u8],
+    event: &EventFormat,
+    regexes: &mut RegexCache,
+) -> Result<Tree, ParseError> {
     let mut p = Parser {
         lex: Lexer::new(body),
         event,
+        regexes,
         nodes: Vec::new(),
         tok: Vec::new(),
         error: None,
@@ -446,7 +457,12 @@ impl Parser<'_, '_> {
                 let (scmp, regex) = match cmp {
                     Cmp::Eq => (StrCmp::Match, None),
                     Cmp::Ne => (StrCmp::NotMatch, None),
-                    Cmp::Regex | Cmp::NotRegex => match PosixRegex::new(&s) {
+                    Cmp::Regex | Cmp::NotRegex => match self
+                        .regexes
+                        .entry(s.clone())
+                        .or_insert_with(|| PosixRegex::new(&s))
+                        .clone()
+                    {
                         Ok(r) => (
                             if cmp == Cmp::Regex {
                                 StrCmp::Regex
