@@ -8,13 +8,14 @@
 //! - the event printer (format files, print-fmt parsing and evaluation, kallsyms, printk
 //!   formats) equivalent to libtraceevent;
 //! - the report renderer (line layout, plugins, function_graph, filters, options) equivalent to
-//!   `trace-cmd report`.
+//!   `trace-cmd report`; [`filter`] is its `-F` (libtraceevent's filter language).
 //!
 //! Nothing here touches the kernel: reading a file needs no tracefs.
 
 pub mod endian;
 pub mod error;
 pub mod file;
+pub mod filter;
 pub mod format;
 #[doc(hidden)]
 pub mod fuzzing;
