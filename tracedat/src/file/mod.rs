@@ -1355,6 +1355,27 @@ impl<'a> TraceFile<'a> {
             .map_err(|e| e.clone())
     }
 
+    /// Where trace-cmd's `cpu_data[]` of buffer `buffer` says each CPU's data is, as
+    /// `report --stat` prints it (`show_cpu_stats`): one entry per CPU slot `0..nr_cpus`, with
+    /// the virtual offset and uncompressed size for compressed data, and zeros for CPUs the
+    /// file lists no data for.
+    pub fn cpu_data_locations(&self, buffer: usize) -> Vec<(u32, u64, u64)> {
+        let Some(b) = self.buffers.get(buffer) else {
+            return Vec::new();
+        };
+        let layout = self.layout().ok().and_then(|l| l.get(buffer));
+        (0..b.nr_cpus)
+            .map(|cpu| {
+                let entry = b.cpus().iter().position(|c| c.cpu == cpu);
+                match (entry, layout) {
+                    (Some(e), Some(l)) if e < l.len() => (cpu, l[e].base, l[e].size),
+                    (Some(e), _) => (cpu, b.cpus()[e].offset, b.cpus()[e].size),
+                    (None, _) => (cpu, 0, 0),
+                }
+            })
+            .collect()
+    }
+
     /// The latency text of a latency buffer in the blocks trace-cmd's `report` prints it in
     /// (`tracecmd_latency_data_read`: 8192-byte reads up to end of file when uncompressed,
     /// one block per chunk when compressed). `report` prints each block up to its first NUL.

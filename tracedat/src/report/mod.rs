@@ -1,6 +1,1147 @@
-//! trace-cmd's `report` (tracecmd/trace-read.c and the parts of lib/trace-cmd it drives).
+//! trace-cmd's `report` (tracecmd/trace-read.c `trace_report`, `read_data_info`,
+//! `trace_show_data`, and the parts of lib/trace-cmd and libtraceevent they drive).
+//!
+//! [`run`] takes the mapped input files and the options and writes exactly the bytes
+//! `trace-cmd report` writes to stdout (in the chosen [`Dialect`]). Its steps follow
+//! `trace_report`:
+//! 1. per input file, the "show and exit" modes (`-p`, `-e`, `--events`, `--check-events`,
+//!    `-f`, `-P`, `-E`, `--cpus`/`--first-event`/`--last-event`);
+//! 2. per top buffer `cpus=N`, then `--stat`/`--uname`/`--version` or a latency file's text;
+//! 3. all records of all buffers of all files in timestamp order, each filtered (`-F`,
+//!    `--cpu`, `-I`, `-S`) and printed as `trace_show_data` does, with the plugins of
+//!    [`plugins`] and the comm learning of [`comm`];
+//! 4. the `-w` summary.
+//!
+//! Output goes through one large buffer handed to the writer in big blocks; a write error
+//! (a closed pipe) stops the report at once.
 
 pub mod comm;
 pub mod line;
 pub mod plugins;
 pub mod wakeup;
+
+use std::io::{self, Write};
+
+use crate::error::{LogLevel, Warning};
+use crate::file::TraceFile;
+use crate::filter::{FilterArgs, FilterEnv, FilterSet};
+use crate::merge::{Input, Merge};
+use crate::stream::TimeConfig;
+use crate::tep::{Event, Tep};
+use crate::{Dialect, Endian};
+
+use comm::Comms;
+use line::{LatencyFields, TimeFmt};
+use plugins::{Ctx, Handler, PluginOptions, Rec, State, Symbols};
+
+/// One input file of a report.
+pub struct InputFile<'m> {
+    /// The path as given (its base name prefixes lines when several files are read).
+    pub path: String,
+    /// The mapped file.
+    pub bytes: &'m [u8],
+    /// `--ts-offset` given after this file's `-i`.
+    pub ts_offset: i64,
+    /// `--ts2secs` given after this file's `-i`.
+    pub ts2secs: Option<u64>,
+}
+
+/// What `report` prints instead of the events.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// The events (the default).
+    #[default]
+    Events,
+    /// `--stat`
+    Stat,
+    /// `--uname`
+    Uname,
+    /// `--version`
+    Version,
+}
+
+/// `report`'s options, as trace-cmd's getopt loop leaves them.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub dialect: Dialect,
+    /// Several input files: lines get a file-name prefix.
+    pub multi_inputs: bool,
+    /// `-p`
+    pub show_page_size: bool,
+    /// `-e`
+    pub show_endian: bool,
+    /// `--events`
+    pub print_events: bool,
+    /// `--event REGEX`
+    pub print_event: Option<String>,
+    /// `--check-events`
+    pub check_events: bool,
+    /// `-f`
+    pub show_funcs: bool,
+    /// `-P`
+    pub show_printk: bool,
+    /// `-E`
+    pub show_event_list: bool,
+    /// `--cpus`
+    pub show_cpus: bool,
+    /// `--first-event`
+    pub show_first: bool,
+    /// `--last-event`
+    pub show_last: bool,
+    pub mode: Mode,
+    /// `-t`
+    pub nanosec: bool,
+    /// `-R`
+    pub raw: bool,
+    /// `-l`
+    pub latency: bool,
+    /// `-r REGEX` (events printed raw)
+    pub raw_events: Vec<String>,
+    /// `-n REGEX` (events printed without plugin handler)
+    pub no_handler: Vec<String>,
+    /// `-N`
+    pub no_plugins: bool,
+    /// `-L`
+    pub local_plugins_only: bool,
+    /// `-O` in order.
+    pub plugin_options: Vec<String>,
+    /// `--cpu` list, `None` for all.
+    pub cpus: Option<Vec<u32>>,
+    /// `-F`/`-v`/`-i` bookkeeping.
+    pub filters: FilterArgs,
+    /// `--pid`/`--comm` filter text, if any.
+    pub pid_filter: Option<String>,
+    /// `-I`
+    pub no_irqs: bool,
+    /// `-S`
+    pub no_softirqs: bool,
+    /// `--ts-diff`
+    pub ts_diff: bool,
+    /// `--ts-check`
+    pub ts_check: bool,
+    /// `--raw-ts`
+    pub raw_ts: bool,
+    /// `--nodate`
+    pub no_date: bool,
+    /// `--align-ts`
+    pub align_ts: bool,
+    /// `--ts2secs` given before any file.
+    pub ts2secs: Option<u64>,
+    /// `-w`
+    pub wakeup: bool,
+}
+
+/// Why a report stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Writing the output failed (a closed pipe included).
+    #[error("writing output: {0}")]
+    Io(#[from] io::Error),
+    /// An input file cannot be read.
+    #[error("{path}: {source}")]
+    File {
+        path: String,
+        #[source]
+        source: crate::error::Error,
+    },
+    /// A condition under which trace-cmd dies, with its message and exit status.
+    #[error("{message}")]
+    Die { message: String, status: i32 },
+}
+
+/// The output buffer: flushed to the writer in large blocks.
+struct Out<'w> {
+    buf: Vec<u8>,
+    w: &'w mut dyn Write,
+}
+
+const FLUSH_AT: usize = 1 << 20;
+
+impl Out<'_> {
+    #[inline]
+    fn maybe_flush(&mut self) -> io::Result<()> {
+        if self.buf.len() >= FLUSH_AT {
+            self.flush()?;
+        }
+        Ok(())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.buf.is_empty() {
+            self.w.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        self.w.flush()
+    }
+}
+
+impl Symbols for Tep<'_> {
+    #[inline]
+    fn find_func(&self, addr: u64) -> Option<(&str, u64)> {
+        self.find_function(addr)
+    }
+}
+
+/// Per-event decisions, made on the first record of each event type.
+struct EvInfo {
+    handler: Option<Handler>,
+    /// `-r`: TEP_EVENT_FL_PRINTRAW
+    print_raw: bool,
+}
+
+/// Everything that belongs to one input file.
+struct FileState<'t, 'a> {
+    tep: &'t Tep<'a>,
+    comms: Comms,
+    endian: Endian,
+    long_size: usize,
+    time_fmt: TimeFmt,
+    use_trace_clock: bool,
+    lat: LatencyFields,
+    /// Indexed by event id.
+    info: Vec<Option<Box<EvInfo>>>,
+    plugin_state: State,
+    fgraph_exit: Option<(i32, Handler)>,
+}
+
+/// One handle (a buffer of a file) as the report sees it.
+struct HandleState {
+    filters: FilterSet,
+    /// Base name (or instance name) printed before lines, `None` for a top buffer read alone.
+    prefix: Option<String>,
+}
+
+struct Env<'x, 'a> {
+    comms: &'x mut Comms,
+    tep: &'x Tep<'a>,
+}
+
+impl FilterEnv for Env<'_, '_> {
+    fn comm(&mut self, pid: i32) -> &[u8] {
+        self.comms.lookup(pid)
+    }
+    fn function(&mut self, addr: u64) -> Option<&[u8]> {
+        self.tep.find_function(addr).map(|(n, _)| n.as_bytes())
+    }
+}
+
+/// Reads the metadata of `f` into a printer.
+fn build_tep<'a>(
+    f: &'a TraceFile<'_>,
+    path: &str,
+    opts: &Options,
+    warn: &mut dyn Write,
+) -> Result<(Tep<'a>, u32), ReportError> {
+    let ferr = |e| ReportError::File {
+        path: path.to_string(),
+        source: e,
+    };
+    let hdr = f.header();
+    let mut tep = Tep::new(f.endian(), hdr.long_size as u32, opts.dialect);
+    tep.set_plugin_functions(!opts.no_plugins && !opts.local_plugins_only);
+    let mut failures = 0u32;
+    for text in f.ftrace_formats().map_err(ferr)? {
+        if tep.add_ftrace_format(text).is_err() {
+            failures += 1;
+        }
+    }
+    for sys in f.event_systems().map_err(ferr)? {
+        for text in &sys.formats {
+            if tep
+                .add_event_format(&String::from_utf8_lossy(sys.name), text)
+                .is_err()
+            {
+                failures += 1;
+            }
+        }
+    }
+    tep.set_kallsyms(f.kallsyms().map_err(ferr)?);
+    tep.set_printk_formats(f.printk_formats().map_err(ferr)?);
+    let _ = warn;
+    Ok((tep, failures))
+}
+
+fn print_warnings(warn: &mut dyn Write, path: &str, ws: &[&Warning]) {
+    for w in ws {
+        if matches!(w.level, LogLevel::Critical | LogLevel::Error) {
+            let _ = writeln!(warn, "rtrace-cmd: {path}: {w}");
+        }
+    }
+}
+
+/// `basename` as trace-read.c's `add_handle` computes it.
+fn base_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Applies `-O` options to one plugin option the way libtraceevent's `update_option` does,
+/// once per input file (each file open loads the plugins again and re-applies the options).
+fn apply_plugin_options(opts: &Options, nfiles: usize) -> PluginOptions {
+    let mut p = PluginOptions::default();
+    // (alias, name, field)
+    let mut table: Vec<(&str, &str, &mut bool)> = vec![
+        ("ftrace", "parent", &mut p.parent),
+        ("ftrace", "indent", &mut p.indent),
+        ("ftrace", "offset", &mut p.offset),
+        ("fgraph", "tailprint", &mut p.tailprint),
+        ("fgraph", "depth", &mut p.depth),
+    ];
+    let mut extra = [false; 3];
+    let [skip, dec, hex] = &mut extra;
+    if opts.dialect == Dialect::V3_3 {
+        table.push(("fgraph", "retval-skip", skip));
+        table.push(("fgraph", "retval-dec", dec));
+        table.push(("fgraph", "retval-hex", hex));
+    }
+    let parsed: Vec<(Option<&str>, &str, Option<&str>)> = opts
+        .plugin_options
+        .iter()
+        .map(|o| {
+            let (name, val) = match o.split_once('=') {
+                Some((n, v)) => (n, Some(v)),
+                None => (o.as_str(), None),
+            };
+            match name.split_once(':') {
+                Some((plugin, opt)) => (Some(plugin), opt, val),
+                None => (None, name, val),
+            }
+        })
+        .collect();
+    let update = |set: &mut bool, val: Option<&str>| match val {
+        None => *set = !*set,
+        Some("1") | Some("true") => *set = true,
+        Some("0") | Some("false") => *set = false,
+        Some(_) => {}
+    };
+    for _ in 0..nfiles.max(1) {
+        for (alias, name, set) in table.iter_mut() {
+            // First the options named with this plugin, then the unnamed ones.
+            if let Some((_, _, v)) = parsed
+                .iter()
+                .find(|(pl, n, _)| *pl == Some(*alias) && n == name)
+            {
+                update(set, *v);
+            }
+            if let Some((_, _, v)) = parsed.iter().find(|(pl, n, _)| pl.is_none() && n == name) {
+                update(set, *v);
+            }
+        }
+    }
+    drop(table);
+    p.retval_skip = extra[0];
+    p.retval_dec = extra[1];
+    p.retval_hex = extra[2];
+    p
+}
+
+/// `set_event_flags`: `^RE$`, case-insensitive basic regex, against name or system.
+fn event_flag_matchers(
+    res: &[String],
+) -> Result<Vec<crate::filter::posix::PosixRegex>, ReportError> {
+    res.iter()
+        .map(|r| {
+            crate::filter::posix::PosixRegex::new(format!("^{r}$").as_bytes()).map_err(|_| {
+                ReportError::Die {
+                    message: format!("Can't parse '{r}'"),
+                    status: 1,
+                }
+            })
+        })
+        .collect()
+}
+
+fn matches_any(res: &[crate::filter::posix::PosixRegex], ev: &Event<'_, '_>) -> bool {
+    res.iter()
+        .any(|r| r.is_match(ev.name().as_bytes()) || r.is_match(ev.system().as_bytes()))
+}
+
+/// Runs `report` over `inputs`, writing trace-cmd's stdout to `out` and warnings to `warn`.
+/// Returns the exit status trace-cmd would have.
+pub fn run(
+    inputs: &[InputFile<'_>],
+    opts: &Options,
+    out: &mut dyn Write,
+    warn: &mut dyn Write,
+) -> Result<i32, ReportError> {
+    let mut files = Vec::with_capacity(inputs.len());
+    for inp in inputs {
+        let f = TraceFile::parse(inp.bytes).map_err(|e| ReportError::File {
+            path: inp.path.clone(),
+            source: e,
+        })?;
+        files.push(f);
+    }
+    let mut o = Out {
+        buf: Vec::with_capacity(FLUSH_AT + 65536),
+        w: out,
+    };
+    let r = run_files(inputs, &files, opts, &mut o, warn);
+    let flushed = o.flush();
+    let status = r?;
+    flushed?;
+    Ok(status)
+}
+
+fn run_files(
+    inputs: &[InputFile<'_>],
+    files: &[TraceFile<'_>],
+    opts: &Options,
+    o: &mut Out<'_>,
+    warn: &mut dyn Write,
+) -> Result<i32, ReportError> {
+    let dialect = opts.dialect;
+    let mut teps = Vec::with_capacity(files.len());
+    for (i, f) in files.iter().enumerate() {
+        let path = &inputs[i].path;
+        print_warnings(warn, path, &f.warnings().iter().collect::<Vec<_>>());
+        if opts.show_page_size {
+            let _ = writeln!(
+                o.buf,
+                "file page size is {}, and host page size is {}",
+                f.header().page_size,
+                host_page_size()
+            );
+            return Ok(0);
+        }
+        if opts.show_endian {
+            let _ = writeln!(
+                o.buf,
+                "file is {} endian and host is little endian",
+                if f.endian() == Endian::Big {
+                    "big"
+                } else {
+                    "little"
+                }
+            );
+            return Ok(0);
+        }
+        if opts.print_events || opts.print_event.is_some() {
+            print_event_formats(f, path, opts.print_event.as_deref().unwrap_or(".*"), o)?;
+            return Ok(0);
+        }
+        let (tep, failures) = build_tep(f, path, opts, warn)?;
+        if opts.check_events {
+            let failed = failures > 0 || tep.events().any(|e| e.failed());
+            return Ok(if failed { 22 } else { 0 });
+        }
+        if opts.show_funcs {
+            for s in tep.symbols() {
+                let _ = write!(o.buf, "{:016x} {}", s.addr, s.name);
+                match &s.module {
+                    Some(m) => {
+                        let _ = writeln!(o.buf, " [{m}]");
+                    }
+                    None => o.buf.push(b'\n'),
+                }
+                o.maybe_flush()?;
+            }
+            return Ok(0);
+        }
+        if opts.show_printk {
+            for p in tep.printk_formats() {
+                let _ = write!(o.buf, "{:016x} ", p.addr);
+                o.buf.extend_from_slice(&p.fmt);
+                o.buf.push(b'\n');
+            }
+            return Ok(0);
+        }
+        if opts.show_event_list {
+            let mut evs: Vec<_> = tep.events().collect();
+            evs.sort_by(|a, b| {
+                a.system()
+                    .cmp(b.system())
+                    .then(a.name().cmp(b.name()))
+                    .then(a.id().cmp(&b.id()))
+            });
+            for e in evs {
+                let _ = writeln!(o.buf, "{}:{}", e.system(), e.name());
+            }
+            return Ok(0);
+        }
+        if opts.show_cpus {
+            show_cpus(f, &tep, path, opts, o)?;
+            continue;
+        }
+        teps.push(tep);
+    }
+    if opts.show_cpus {
+        return Ok(0);
+    }
+    report_events(inputs, files, &teps, opts, dialect, o, warn)
+}
+
+fn host_page_size() -> usize {
+    4096
+}
+
+/// `tracecmd_print_events`: the format texts whose system/name match `regex`.
+fn print_event_formats(
+    f: &TraceFile<'_>,
+    path: &str,
+    regex: &str,
+    o: &mut Out<'_>,
+) -> Result<(), ReportError> {
+    use crate::filter::posix::PosixRegex;
+    let ferr = |e| ReportError::File {
+        path: path.to_string(),
+        source: e,
+    };
+    let (sstr, estr, unique) = {
+        let mut parts = regex.split(':').filter(|s| !s.is_empty());
+        let s = parts.next().unwrap_or("");
+        match parts.next() {
+            Some(e) => (s, e, true),
+            None => (s, s, false),
+        }
+    };
+    let bad = |r: &str| ReportError::Die {
+        message: format!("Bad regular expression '{r}'"),
+        status: 1,
+    };
+    let sreg = PosixRegex::new(sstr.as_bytes()).map_err(|_| bad(sstr))?;
+    let ereg = PosixRegex::new(estr.as_bytes()).map_err(|_| bad(estr))?;
+    let name_line = |text: &[u8]| -> Vec<u8> {
+        let line = text.split(|&b| b == b'\n').next().unwrap_or(b"");
+        line.strip_prefix(b"name: ").unwrap_or(line).to_vec()
+    };
+    // ftrace formats
+    let ftrace_sys = sreg.is_match(b"ftrace");
+    let (print_all, reg) = if ftrace_sys {
+        (!unique, Some(&ereg))
+    } else if unique {
+        (false, None)
+    } else {
+        (false, Some(&ereg))
+    };
+    if let Some(reg) = reg {
+        for text in f.ftrace_formats().map_err(ferr)? {
+            if print_all || reg.is_match(&name_line(text)) {
+                o.buf.extend_from_slice(text);
+                o.buf.push(b'\n');
+            }
+        }
+    }
+    for sys in f.event_systems().map_err(ferr)? {
+        let mut print_all = false;
+        let mut reg = Some(&ereg);
+        if sreg.is_match(sys.name) {
+            if !unique {
+                print_all = true;
+            }
+        } else if unique {
+            reg = None;
+        }
+        let Some(reg) = reg else { continue };
+        let mut sys_printed = false;
+        for text in &sys.formats {
+            if print_all || reg.is_match(&name_line(text)) {
+                if !sys_printed {
+                    o.buf.extend_from_slice(b"\nsystem: ");
+                    o.buf.extend_from_slice(sys.name);
+                    o.buf.push(b'\n');
+                    sys_printed = true;
+                }
+                o.buf.extend_from_slice(text);
+                o.buf.push(b'\n');
+            }
+        }
+        o.maybe_flush()?;
+    }
+    Ok(())
+}
+
+/// `--cpus`, `--first-event`, `--last-event`.
+fn show_cpus(
+    f: &TraceFile<'_>,
+    _tep: &Tep<'_>,
+    path: &str,
+    opts: &Options,
+    o: &mut Out<'_>,
+) -> Result<(), ReportError> {
+    let time = TimeConfig {
+        raw_ts: opts.raw_ts,
+        no_date: opts.no_date,
+        ts_offset: 0,
+        ts2secs: opts.ts2secs,
+        no_tsync: false,
+    };
+    let ci = f.clock_info(opts.raw_ts, opts.ts2secs.is_some());
+    let tf = time_fmt(ci.in_usecs, opts.nanosec);
+    let _ = writeln!(o.buf, "List of CPUs in {path} with data:");
+    let input = [Input {
+        file: f,
+        time: &time,
+    }];
+    let merge = Merge::for_report(&input, false, |info| info.buffer == 0).map_err(|e| {
+        ReportError::File {
+            path: path.to_string(),
+            source: e,
+        }
+    })?;
+    let mut streams: Vec<usize> = (0..merge.len()).collect();
+    streams.sort_by_key(|&i| merge.info(i).cpu);
+    for i in streams {
+        let s = merge.stream(i);
+        let Some(first) = s.first_ts() else { continue };
+        let _ = write!(o.buf, "  {}", s.cpu());
+        if opts.show_first {
+            o.buf.extend_from_slice(b"\tFirst event:");
+            tf.write(&mut o.buf, first);
+        }
+        if opts.show_last {
+            if let Ok(Some(last)) = s.last_ts() {
+                o.buf.extend_from_slice(b"\tLast event:");
+                tf.write(&mut o.buf, last);
+            }
+        }
+        o.buf.push(b'\n');
+    }
+    Ok(())
+}
+
+fn time_fmt(in_usecs: bool, nanosec: bool) -> TimeFmt {
+    if !in_usecs {
+        TimeFmt::Raw
+    } else if nanosec {
+        TimeFmt::Nsecs
+    } else {
+        TimeFmt::Usecs
+    }
+}
+
+fn latency_fields(tep: &Tep<'_>) -> LatencyFields {
+    let Some(first) = tep.events().next() else {
+        return LatencyFields::default();
+    };
+    let fmt = first.format();
+    let get = |n: &str| {
+        fmt.common_field(n)
+            .map(|f| (f.offset as usize, f.size as usize))
+    };
+    LatencyFields {
+        flags: get("common_flags"),
+        preempt: get("common_preempt_count"),
+        migrate_disable: get("common_migrate_disable"),
+        lock_depth: get("common_lock_depth"),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn report_events(
+    inputs: &[InputFile<'_>],
+    files: &[TraceFile<'_>],
+    teps: &[Tep<'_>],
+    opts: &Options,
+    dialect: Dialect,
+    o: &mut Out<'_>,
+    warn: &mut dyn Write,
+) -> Result<i32, ReportError> {
+    let popts = apply_plugin_options(opts, files.len());
+    let raw_res = event_flag_matchers(&opts.raw_events)?;
+    let nohandle_res = event_flag_matchers(&opts.no_handler)?;
+    let plugins_on = !opts.no_plugins && !opts.local_plugins_only;
+
+    let times: Vec<TimeConfig> = inputs
+        .iter()
+        .map(|inp| TimeConfig {
+            raw_ts: opts.raw_ts,
+            no_date: opts.no_date,
+            ts_offset: inp.ts_offset,
+            ts2secs: inp.ts2secs.or(opts.ts2secs),
+            no_tsync: false,
+        })
+        .collect();
+
+    let mut fstates: Vec<FileState> = Vec::with_capacity(files.len());
+    for (i, f) in files.iter().enumerate() {
+        let tep = &teps[i];
+        let ci = f.clock_info(opts.raw_ts, times[i].ts2secs.is_some());
+        let cmdlines = f.cmdlines().map_err(|e| ReportError::File {
+            path: inputs[i].path.clone(),
+            source: e,
+        })?;
+        let fgraph_exit = if plugins_on {
+            tep.find_event(Some("ftrace"), "funcgraph_exit")
+                .and_then(|e| plugins::handler_for(e.format(), dialect, None).map(|h| (e.id(), h)))
+        } else {
+            None
+        };
+        fstates.push(FileState {
+            tep,
+            comms: Comms::from_saved_cmdlines(cmdlines),
+            endian: f.endian(),
+            long_size: f.header().long_size as usize,
+            time_fmt: time_fmt(ci.in_usecs, opts.nanosec),
+            use_trace_clock: ci.use_trace_clock,
+            lat: latency_fields(tep),
+            info: Vec::new(),
+            plugin_state: State::default(),
+            fgraph_exit,
+        });
+    }
+
+    let multi = opts.multi_inputs;
+    let inputs_m: Vec<Input> = files
+        .iter()
+        .zip(&times)
+        .map(|(f, t)| Input { file: f, time: t })
+        .collect();
+    let mut merge =
+        Merge::for_report(&inputs_m, opts.align_ts, |_| true).map_err(|e| ReportError::Die {
+            message: format!("failed to init data: {e}"),
+            status: 1,
+        })?;
+
+    // read_data_info's first loop: per handle (top buffers in file order, then instances)
+    // compile its filters, and for top buffers print "cpus=", then --stat/--uname/--version
+    // or a latency file's text.
+    let mut max_name = 0usize;
+    if multi {
+        for inp in inputs {
+            max_name = max_name.max(base_name(&inp.path).len());
+        }
+    }
+    let mut filter_args = opts.filters.clone();
+    let mut handles: Vec<HandleState> = Vec::new();
+    let mut any_instances = false;
+    for src in merge.sources() {
+        let f = &files[src.input];
+        let tep = &teps[src.input];
+        if src.buffer != 0 && opts.mode != Mode::Events {
+            break;
+        }
+        let handle_input = if multi { Some(src.input) } else { None };
+        let mut filters = FilterSet::new(
+            dialect,
+            tep.events().map(|e| e.format()),
+            f.buffers()[src.buffer].nr_cpus.max(f.cpus()) as usize,
+        );
+        for fa in filter_args.filters_for(dialect, handle_input, opts.pid_filter.as_deref()) {
+            let filter = crate::filter::EventFilter::parse(
+                &fa.text,
+                tep.events().map(|e| e.format()),
+                f.endian(),
+            )
+            .map_err(|e| ReportError::Die {
+                message: e.reference_message(),
+                status: e.errno().unwrap_or(255),
+            })?;
+            filters.push(filter, fa.negative);
+        }
+        let prefix = if src.buffer != 0 {
+            Some(base_name(&src.name).to_string())
+        } else if multi {
+            Some(base_name(&inputs[src.input].path).to_string())
+        } else {
+            None
+        };
+        handles.push(HandleState { filters, prefix });
+        if src.buffer != 0 {
+            continue;
+        }
+        let i = src.input;
+        if multi || any_instances {
+            let name = if multi {
+                base_name(&inputs[i].path)
+            } else {
+                ""
+            };
+            write_prefix(&mut o.buf, Some(name).filter(|n| !n.is_empty()), max_name);
+        }
+        let _ = writeln!(o.buf, "cpus={}", f.cpus());
+        if f.buffers()
+            .first()
+            .is_some_and(|b| matches!(b.data, crate::file::BufferData::Latency { .. }))
+        {
+            if multi {
+                return Err(ReportError::Die {
+                    message: "latency traces do not work with multiple inputs".into(),
+                    status: 1,
+                });
+            }
+            for block in f.latency_blocks(0).map_err(|e| ReportError::File {
+                path: inputs[i].path.clone(),
+                source: e,
+            })? {
+                let end = memchr::memchr(0, &block).unwrap_or(block.len());
+                o.buf.extend_from_slice(&block[..end]);
+            }
+            o.buf.push(b'\n');
+            return Ok(0);
+        }
+        match opts.mode {
+            Mode::Events => {}
+            Mode::Stat => {
+                o.buf.extend_from_slice(
+                    b"\nKernel buffer statistics:\n  Note: \"entries\" are the entries left in the kernel ring buffer and are not\n        recorded in the trace data. They should all be zero.\n\n",
+                );
+                match f.cpustats() {
+                    Some(s) => {
+                        o.buf.extend_from_slice(&s);
+                        o.buf.push(b'\n');
+                    }
+                    None => o.buf.extend_from_slice(b" No stats in this file\n"),
+                }
+                for (cpu, off, size) in f.cpu_data_locations(0) {
+                    let _ = write!(
+                        o.buf,
+                        "CPU{cpu} data recorded at offset=0x{off:x}\n    {} bytes in size\n",
+                        size as i64
+                    );
+                }
+                continue;
+            }
+            Mode::Uname | Mode::Version => {
+                if opts.mode == Mode::Uname {
+                    match f.uname() {
+                        Some(u) => {
+                            let _ = writeln!(o.buf, "{u}");
+                        }
+                        None => o
+                            .buf
+                            .extend_from_slice(b" uname was not recorded in this file\n"),
+                    }
+                }
+                match f.version() {
+                    Some(v) => {
+                        let _ = writeln!(o.buf, "{v}");
+                    }
+                    None => o
+                        .buf
+                        .extend_from_slice(b" version was not recorded in this file\n"),
+                }
+                continue;
+            }
+        }
+        if f.buffers().len() > 1 {
+            any_instances = true;
+        }
+    }
+    if opts.mode != Mode::Events {
+        return Ok(0);
+    }
+    let instances = any_instances;
+
+    let show_prefix = multi || instances;
+    let max_prefix = handles
+        .iter()
+        .filter_map(|h| h.prefix.as_ref().map(|p| p.len()))
+        .max()
+        .unwrap_or(0);
+
+    let mut wakeup = if opts.wakeup {
+        let tep = &teps[0];
+        wakeup::WakeupEvents::find(|s, n| tep.find_event(Some(s), n).map(|e| e.format()))
+            .map(|ev| wakeup::Wakeup::new(ev, files[0].endian()))
+    } else {
+        None
+    };
+
+    let mut last_ts_check = 0u64;
+    let mut last_ts_diff = 0u64;
+    let mut line: Vec<u8> = Vec::with_capacity(4096);
+    let mut info: Vec<u8> = Vec::with_capacity(4096);
+
+    while let Some(i) = merge.next_index() {
+        let sinfo = *merge.info(i);
+        let rec = merge.head(i).expect("stream with a head");
+        let fi = sinfo.input;
+        let st = &mut fstates[fi];
+        let h = &mut handles[sinfo.source];
+        // -F (tracecmd_filter_match in the iterator, before the report callback)
+        if !h.filters.is_empty() {
+            let mut env = Env {
+                comms: &mut st.comms,
+                tep: st.tep,
+            };
+            match h.filters.matches(&rec, &mut env) {
+                Ok(true) => {}
+                Ok(false) => {
+                    merge.consume(i);
+                    continue;
+                }
+                Err(e) => {
+                    return Err(ReportError::Die {
+                        message: format!("filter evaluation crashes trace-cmd here: {e:?}"),
+                        status: 139,
+                    })
+                }
+            }
+        }
+        // skip_record: --cpu, -I, -S
+        if let Some(cpus) = &opts.cpus {
+            if !cpus.contains(&sinfo.slot(dialect)) {
+                merge.consume(i);
+                continue;
+            }
+        }
+        if opts.no_irqs || opts.no_softirqs {
+            let flags = st.lat.flags(st.endian, rec.data) as u32;
+            if (opts.no_irqs && flags & line::FLAG_HARDIRQ != 0)
+                || (opts.no_softirqs && flags & line::FLAG_SOFTIRQ != 0)
+            {
+                merge.consume(i);
+                continue;
+            }
+        }
+        if opts.ts_check && last_ts_check > rec.ts {
+            let _ = writeln!(
+                warn,
+                "  WARNING: Record on cpu {} went backwards: {} to {} delta: -{}",
+                sinfo.slot(dialect),
+                last_ts_check as i64,
+                rec.ts as i64,
+                last_ts_check - rec.ts
+            );
+        }
+        last_ts_check = rec.ts;
+
+        if show_prefix {
+            write_prefix(&mut o.buf, h.prefix.as_deref(), max_prefix);
+        }
+
+        // trace_show_data
+        line.clear();
+        if rec.missed_events > 0 {
+            let _ = writeln!(
+                line,
+                "CPU:{} [{} EVENTS DROPPED]",
+                rec.cpu, rec.missed_events
+            );
+        } else if rec.missed_events < 0 {
+            let _ = writeln!(line, "CPU:{} [EVENTS DROPPED]", rec.cpu);
+        }
+        let id = st.tep.record_type(rec.data);
+        let ev = id.and_then(|id| st.tep.event_by_id(id));
+        let mut leaf: Option<usize> = None;
+        match ev {
+            None => {
+                line.extend_from_slice(b"[UNKNOWN EVENT]");
+                if opts.raw {
+                    let _ = write!(line, "-0x{:x}", st.lat.flags(st.endian, rec.data) as u32);
+                } else if dialect == Dialect::V3_3 || opts.latency {
+                    line.extend_from_slice(b"[UNKNOWN EVENT]");
+                }
+                line.extend_from_slice(b"[UNKNOWN EVENT]");
+                line::write_event_name(&mut line, b"(NULL)");
+                line.extend_from_slice(b"[UNKNOWN EVENT]");
+            }
+            Some(ev) => {
+                let pid = st
+                    .tep
+                    .events()
+                    .next()
+                    .and_then(|e0| e0.format().common_field("common_pid").cloned())
+                    .and_then(|f| f.read_uint(st.endian, rec.data))
+                    .unwrap_or(0) as u32 as i32;
+                let comm = st.comms.lookup(pid);
+                line::write_comm_pid_cpu(&mut line, comm, pid, rec.cpu, opts.latency);
+                if opts.raw {
+                    if dialect == Dialect::V3_3 || opts.latency {
+                        let _ = write!(line, "-0x{:x}", st.lat.flags(st.endian, rec.data) as u32);
+                    }
+                } else if dialect == Dialect::V3_3 || opts.latency {
+                    if !opts.latency {
+                        line.push(b' ');
+                    }
+                    st.lat.write(&mut line, st.endian, rec.data);
+                }
+                st.time_fmt.write_column(&mut line, rec.ts);
+                if opts.ts_diff {
+                    let mut rts = rec.ts;
+                    if st.use_trace_clock && !opts.nanosec {
+                        rts = rts.wrapping_add(500) / 1000;
+                    }
+                    let mut buf = String::new();
+                    if last_ts_diff != 0 {
+                        buf = format!("(+{})", rts.wrapping_sub(last_ts_diff) as i64);
+                    }
+                    last_ts_diff = rts;
+                    let _ = write!(line, " {buf:<8}");
+                }
+                line::write_event_name(&mut line, ev.name().as_bytes());
+
+                // Event info (print_event_info)
+                let evid = ev.id() as usize;
+                if st.info.len() <= evid {
+                    st.info.resize_with(evid + 1, || None);
+                }
+                if st.info[evid].is_none() {
+                    let handler = if plugins_on && !matches_any(&nohandle_res, &ev) {
+                        let flags = ev.print_flags_for_field("prev_state").map(|f| {
+                            f.iter()
+                                .map(|s| {
+                                    (
+                                        parse_c_ulong(&s.value),
+                                        s.name.as_bytes().first().copied().unwrap_or(0),
+                                    )
+                                })
+                                .collect::<Vec<_>>()
+                        });
+                        plugins::handler_for(ev.format(), dialect, flags.as_deref())
+                    } else {
+                        None
+                    };
+                    st.info[evid] = Some(Box::new(EvInfo {
+                        handler,
+                        print_raw: matches_any(&raw_res, &ev),
+                    }));
+                }
+                let evi = st.info[evid].as_ref().unwrap();
+                info.clear();
+                if opts.raw || evi.print_raw {
+                    st.tep.print_raw_fields(&ev, rec.data, &mut info);
+                } else {
+                    let ctx = Ctx {
+                        endian: st.endian,
+                        long_size: st.long_size,
+                        syms: st.tep,
+                        dialect,
+                        opts: &popts,
+                    };
+                    let mut pretty = true;
+                    match &evi.handler {
+                        Some(Handler::FgraphEntry(ef)) => {
+                            pretty = false;
+                            let mut exit_data: Option<&[u8]> = None;
+                            if let Some((exit_id, exit_h)) = &st.fgraph_exit {
+                                let entry_pid = pid;
+                                let func = evi
+                                    .handler
+                                    .as_ref()
+                                    .unwrap()
+                                    .fgraph_entry_func(&ctx, rec.data);
+                                if let Some((k, next)) = merge.peek_following_in_source(i) {
+                                    let same_cpu_ok =
+                                        dialect == Dialect::V3_1 || merge.info(k).cpu == sinfo.cpu;
+                                    if same_cpu_ok
+                                        && st.tep.record_type(next.data) == Some(*exit_id)
+                                        && common_pid(st.tep, st.endian, next.data) == entry_pid
+                                        && func.is_some()
+                                        && exit_h.fgraph_exit_func(&ctx, next.data) == func
+                                    {
+                                        leaf = Some(k);
+                                        exit_data = Some(next.data);
+                                    }
+                                }
+                                let xf = exit_h.fgraph_fields().unwrap();
+                                plugins::fgraph_entry(ef, xf, &ctx, rec.data, exit_data, &mut info);
+                            } else {
+                                // No funcgraph_exit event: trace-cmd's ret_event_check fails
+                                // and the handler returns -1 (print format follows).
+                                pretty = true;
+                            }
+                        }
+                        Some(Handler::FgraphExit(xf)) => {
+                            pretty = false;
+                            plugins::fgraph_exit(xf, &ctx, rec.data, &mut info);
+                        }
+                        Some(hd) => {
+                            let tf = st.time_fmt_repeat(opts);
+                            let prec = Rec {
+                                cpu: rec.cpu,
+                                ts: rec.ts,
+                                data: rec.data,
+                            };
+                            pretty = hd.print(
+                                &ctx,
+                                &mut st.plugin_state,
+                                &mut st.comms,
+                                &prec,
+                                &mut info,
+                                &|b: &mut Vec<u8>, t: u64| tf.write(b, t),
+                            );
+                        }
+                        None => {}
+                    }
+                    if pretty {
+                        st.tep.print_pretty(&ev, rec.data, &mut info);
+                    }
+                }
+                line.extend_from_slice(&info);
+            }
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        // trace_seq_do_printf prints "%.*s": the line ends at its first NUL.
+        let end = memchr::memchr(0, &line).unwrap_or(line.len());
+        o.buf.extend_from_slice(&line[..end]);
+        if let (Some(w), Some(ev)) = (wakeup.as_mut(), ev) {
+            if fi == 0 {
+                w.process(ev.id() as u32, rec.ts, rec.data, &mut o.buf);
+            }
+        }
+        o.buf.push(b'\n');
+        merge.consume(i);
+        if let Some(k) = leaf {
+            merge.consume(k);
+        }
+        o.maybe_flush()?;
+    }
+    if let Some(w) = &wakeup {
+        w.finish(&mut o.buf);
+    }
+    print_warnings(warn, "", &merge.warnings());
+    Ok(0)
+}
+
+impl FileState<'_, '_> {
+    /// `tep_func_repeat_format` as trace-cmd sets it for func_repeats' `last_ts`.
+    fn time_fmt_repeat(&self, opts: &Options) -> TimeFmt {
+        if opts.raw_ts {
+            TimeFmt::Raw
+        } else {
+            self.time_fmt
+        }
+    }
+}
+
+fn common_pid(tep: &Tep<'_>, e: Endian, data: &[u8]) -> i32 {
+    tep.events()
+        .next()
+        .and_then(|e0| e0.format().common_field("common_pid").cloned())
+        .and_then(|f| f.read_uint(e, data))
+        .unwrap_or(0) as u32 as i32
+}
+
+/// `print_handle_file`: `"%*s: "` with the name, `"%*s  "` without.
+fn write_prefix(buf: &mut Vec<u8>, name: Option<&str>, width: usize) {
+    match name {
+        Some(n) => {
+            for _ in n.len()..width {
+                buf.push(b' ');
+            }
+            buf.extend_from_slice(n.as_bytes());
+            buf.extend_from_slice(b": ");
+        }
+        None => {
+            buf.resize(buf.len() + width + 2, b' ');
+        }
+    }
+}
+
+/// `strtoul(s, NULL, 0)`.
+fn parse_c_ulong(s: &str) -> u64 {
+    let t = s.trim_start();
+    let (neg, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (radix, digits) = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        (16, h)
+    } else if t.len() > 1 && t.starts_with('0') {
+        (8, &t[1..])
+    } else {
+        (10, t)
+    };
+    let end = digits
+        .find(|c: char| !c.is_digit(radix))
+        .unwrap_or(digits.len());
+    let v = u64::from_str_radix(&digits[..end], radix).unwrap_or(0);
+    if neg {
+        v.wrapping_neg()
+    } else {
+        v
+    }
+}
