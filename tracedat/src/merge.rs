@@ -337,6 +337,12 @@ impl<'f> Merge<'f> {
         self.streams[i].peek()
     }
 
+    /// The current record of stream `i` followed by the rest of its page.
+    #[inline]
+    pub fn head_page_tail(&self, i: usize) -> Option<&[u8]> {
+        self.streams[i].peek_page_tail()
+    }
+
     /// Consumes the current record of stream `i` (normally [`Merge::next_index`], or the
     /// stream of a record found by `peek_following*`).
     #[inline]

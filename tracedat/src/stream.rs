@@ -427,6 +427,19 @@ impl<'f> CpuStream<'f> {
         }
     }
 
+    /// The bytes from the current record's start to the end of the memory trace-cmd would
+    /// have it in (the CPU's mapped data, or the inflated chunk): the record is its first
+    /// `data.len()` bytes. libtraceevent reads past a record whose lengths point beyond it.
+    #[inline]
+    pub fn peek_page_tail(&self) -> Option<&[u8]> {
+        let r = self.cur.as_ref()?;
+        let b: &[u8] = match &self.src {
+            Src::Plain(d) => d,
+            Src::Z { slots, .. } => &slots[r.slot as usize].buf,
+        };
+        b.get(r.at..)
+    }
+
     /// The current record.
     #[inline]
     pub fn peek(&self) -> Option<Record<'_>> {

@@ -844,6 +844,7 @@ fn report_events(
     while let Some(i) = merge.next_index() {
         let sinfo = *merge.info(i);
         let rec = merge.head(i).expect("stream with a head");
+        let tail = merge.head_page_tail(i).unwrap_or(rec.data);
         let fi = sinfo.input;
         let st = &mut fstates[fi];
         let h = &mut handles[sinfo.source];
@@ -989,7 +990,8 @@ fn report_events(
                 let evi = st.info[evid].as_ref().unwrap();
                 info.clear();
                 if opts.raw || evi.print_raw {
-                    st.tep.print_raw_fields(&ev, rec.data, &mut info);
+                    st.tep
+                        .print_raw_fields_checked(&ev, tail, rec.data.len(), &mut info);
                 } else {
                     let ctx = Ctx {
                         endian: st.endian,
@@ -1054,7 +1056,7 @@ fn report_events(
                         None => {}
                     }
                     if pretty {
-                        st.tep.print_pretty(&ev, rec.data, &mut info);
+                        st.tep.print_pretty_in(&ev, tail, rec.data.len(), &mut info);
                     }
                 }
                 line.extend_from_slice(&info);
