@@ -500,25 +500,14 @@ fn print_event_formats(
     let sreg = PosixRegex::new(sstr.as_bytes()).map_err(|_| bad(sstr))?;
     let ereg = PosixRegex::new(estr.as_bytes()).map_err(|_| bad(estr))?;
     let name_line = |text: &[u8]| -> Vec<u8> {
+        // regex_event_buf: the first line, without its "name: " prefix
         let line = text.split(|&b| b == b'\n').next().unwrap_or(b"");
         line.strip_prefix(b"name: ").unwrap_or(line).to_vec()
     };
-    // ftrace formats
-    let ftrace_sys = sreg.is_match(b"ftrace");
-    let (print_all, reg) = if ftrace_sys {
-        (!unique, Some(&ereg))
-    } else if unique {
-        (false, None)
-    } else {
-        (false, Some(&ereg))
-    };
-    if let Some(reg) = reg {
-        for text in f.ftrace_formats().map_err(ferr)? {
-            if print_all || reg.is_match(&name_line(text)) {
-                o.buf.extend_from_slice(text);
-                o.buf.push(b'\n');
-            }
-        }
+    // v7 files print nothing: trace-cmd reads their sections without the regex. v6 files
+    // print the matching event systems; the ftrace formats are read without it too.
+    if f.header().sectioned() {
+        return Ok(());
     }
     for sys in f.event_systems().map_err(ferr)? {
         let mut print_all = false;
