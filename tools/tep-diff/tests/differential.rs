@@ -100,7 +100,12 @@ fn tep_matches_libtraceevent() {
     let mut bad = Vec::new();
     let mut ran = 0;
     if Path::new("/sys/kernel/tracing/events").is_dir() {
-        let b = sh(&mut Command::new(tool).arg("sysfs-bundle")).expect("bundle");
+        let extra = tmp.join("printk-extra");
+        let b = sh(&mut Command::new(tool)
+            .arg("sysfs-bundle")
+            .arg("/sys/kernel/tracing")
+            .arg(&extra))
+        .expect("bundle");
         let bundle = tmp.join("sys.bundle");
         std::fs::write(&bundle, b).unwrap();
         bad.extend(run_bundle(&tmp, "sysfs", &bundle, &refs, "4"));

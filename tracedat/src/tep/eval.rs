@@ -1138,6 +1138,12 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
             None => 0,
         };
         let has_len = p.len_arg.is_some();
+        if has_len && len_arg < 0 && p.kind != PKind::Pointer {
+            // libtraceevent then passes one argument too few to a `*` format: the value
+            // becomes the width and the conversion reads whatever the next register holds
+            // (a huge width makes it grow its buffer 4 KiB at a time, practically forever)
+            self.crash.set(true);
+        }
         match p.kind {
             PKind::Digit => {
                 if let Some(a) = arg(p.arg) {
