@@ -83,9 +83,9 @@ const SYNTHETIC_PRINTK: &[&str] = &[
     "%s and %s",
     "%pS %ps %pF %pf",
     "%p %pK %pB",
-    "%*d|%-5s|%c|%5c",
-    "%08lx %+d %#o %#x %-8d|",
-    "%hhd %hd %hu %zu %zd",
+    "%*d|%5s|%x",
+    "%08lx %+d %#o %#x %8d|",
+    "%zu %zd %#llx",
     "100%% done %d",
     "%.*s|%5.2s",
     "%pI4 %pM %pU",
@@ -93,7 +93,9 @@ const SYNTHETIC_PRINTK: &[&str] = &[
     "%s: %d %s",
     "no conversions",
     "%lx %s %lx %s %d",
-    "%4$d %n %q %j",
+    // these fail the bprint event for the rest of the run (fewer arguments decoded than
+    // conversions), so they come last and are rarely picked
+    "%-5s %hhd %hd %c %4$d %n %q %j",
 ];
 
 fn sysfs_bundle(root: &str, extra: &str) -> io::Result<()> {
@@ -362,7 +364,14 @@ fn gen(bundle: &str, seed: u64, per: u32) -> io::Result<()> {
                 let fmt_of_printk =
                     (&*fl.name == "fmt" || &*fl.name == "str") && !printks.is_empty();
                 if fmt_of_printk && r.chance(70) {
-                    let v = printks[r.below(printks.len() as u64) as usize];
+                    // mostly the well-formed synthetic formats
+                    let n = printks.len() as u64;
+                    let k = if r.chance(99) {
+                        r.below(n.max(2) - 1)
+                    } else {
+                        n - 1
+                    };
+                    let v = printks[k as usize];
                     put(&mut data, off, sz, v, b.endian);
                     continue;
                 }

@@ -546,7 +546,7 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
                 let s = self.cstr(off as usize);
                 self.str_to_seq(out, fmt, len_arg, s);
             }
-            Arg::BStr(s) => self.str_to_seq(out, fmt, len_arg, s.as_bytes()),
+            Arg::BStr(s) => self.str_to_seq(out, fmt, len_arg, s),
             Arg::Bitmask {
                 field: Some(i),
                 cpumask,
@@ -761,7 +761,7 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
     /// `print_arg_pointer()`.
     fn print_arg_pointer(&self, out: &mut Vec<u8>, format: &[u8], plen: i32, arg: &Arg, raw: bool) {
         if let Arg::BStr(s) = arg {
-            puts(out, s.as_bytes());
+            puts(out, s);
             return;
         }
         let p = match memchr::memchr(b'p', format) {

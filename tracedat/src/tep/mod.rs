@@ -653,7 +653,7 @@ impl<'a> Tep<'a> {
                     if ch == b's' || as_string {
                         let rest = data.get(bptr..).unwrap_or(&[]);
                         let n = memchr::memchr(0, rest).unwrap_or(rest.len());
-                        args.push(Arg::BStr(String::from_utf8_lossy(&rest[..n]).into_owned()));
+                        args.push(Arg::BStr(rest[..n].to_vec()));
                         bptr += n + 1;
                         break 'again;
                     }

@@ -127,7 +127,7 @@ pub(crate) enum Arg {
     Str {
         field: Option<u32>,
     },
-    BStr(String),
+    BStr(Vec<u8>),
     DynArray {
         field: u32,
     },
