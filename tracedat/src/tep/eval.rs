@@ -871,12 +871,12 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
         let range = if use_v4 { 6 } else { 8 };
         let word = |k: usize| u16::from_be_bytes([a[2 * k], a[2 * k + 1]]);
         let mut zerolength = [0u8; 8];
-        for i in 0..range {
+        for (i, z) in zerolength.iter_mut().enumerate().take(range) {
             for j in i..range {
                 if word(j) != 0 {
                     break;
                 }
-                zerolength[i] += 1;
+                *z += 1;
             }
         }
         let mut longest = 1u8;
@@ -1065,8 +1065,8 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
             return;
         }
         let off = f.offset as usize;
-        for i in 0..16 {
-            let b = self.byte(off + if guid { GUID[i] } else { i });
+        for (i, &g) in GUID.iter().enumerate() {
+            let b = self.byte(off + if guid { g } else { i });
             if upper {
                 const H: &[u8; 16] = b"0123456789ABCDEF";
                 out.push(H[(b >> 4) as usize]);
@@ -1138,10 +1138,11 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
             None => 0,
         };
         let has_len = p.len_arg.is_some();
-        if has_len && len_arg < 0 && p.kind != PKind::Pointer {
+        if has_len && len_arg < 0 && p.kind == PKind::Digit {
             // libtraceevent then passes one argument too few to a `*` format: the value
             // becomes the width and the conversion reads whatever the next register holds
-            // (a huge width makes it grow its buffer 4 KiB at a time, practically forever)
+            // (a huge width makes it grow its buffer 4 KiB at a time, practically forever).
+            // Strings are handled in str_to_seq.
             self.crash.set(true);
         }
         match p.kind {

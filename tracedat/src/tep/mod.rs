@@ -405,8 +405,7 @@ impl<'a> Tep<'a> {
                                 .fields
                                 .iter()
                                 .enumerate()
-                                .map(|(i, f)| Arg::Field {
-                                    name: f.name.to_string(),
+                                .map(|(i, _)| Arg::Field {
                                     field: Some((nc + i) as u32),
                                 })
                                 .collect();
@@ -543,10 +542,10 @@ impl<'a> Tep<'a> {
         raw: bool,
     ) {
         let f = c.field_at(idx);
-        let usable = !c.is_failed()
-            && !f.flags.has(crate::FieldFlags::ARRAY)
-            && !(f.flags.has(crate::FieldFlags::STRING)
-                && !c.string_cleared(idx).load(Ordering::Relaxed));
+        let cleared = c.string_cleared(idx).load(Ordering::Relaxed);
+        let is_string = f.flags.has(crate::FieldFlags::STRING) && !cleared;
+        let is_array = f.flags.has(crate::FieldFlags::ARRAY);
+        let usable = !c.is_failed() && !is_array && !is_string;
         if let (Some(start), true) = (*cursor, usable) {
             let n = c.cache.len();
             let mut k = start;
