@@ -108,6 +108,16 @@ fn tep_matches_libtraceevent() {
         let bundle = tmp.join("sys.bundle");
         std::fs::write(&bundle, b).unwrap();
         bad.extend(run_bundle(&tmp, "sysfs", &bundle, &refs, "4"));
+        // the same formats read as a big-endian file and as one from a 32-bit user space
+        let text = std::fs::read_to_string(&bundle).unwrap();
+        for (name, from, to) in [
+            ("sysfs-be", "endian 0", "endian 1"),
+            ("sysfs-long4", "long 8", "long 4"),
+        ] {
+            let b = tmp.join(format!("{name}.bundle"));
+            std::fs::write(&b, text.replacen(from, to, 1)).unwrap();
+            bad.extend(run_bundle(&tmp, name, &b, &refs, "2"));
+        }
         ran += 1;
     } else {
         skip("no /sys/kernel/tracing: running kernel's formats not tested");
