@@ -1,7 +1,8 @@
 //! tep-diff: differential testing of `tracedat::tep` against the real libtraceevent.
 //!
 //! ```text
-//! tep-diff sysfs-bundle [TRACEFS]            bundle of a running kernel's formats (read only)
+//! tep-diff sysfs-bundle [TRACEFS [PRINTK]]   bundle of a running kernel's formats (read only),
+//!                                            PRINTK: write synthetic trace_printk formats there
 //! tep-diff dat-bundle FILE OUTDIR            bundle of a trace.dat's metadata (via trace-cmd)
 //! tep-diff gen BUNDLE SEED PER_EVENT         synthetic records for every event, to stdout
 //! tep-diff print BUNDLE RECORDS 3.1|3.3      what tracedat::tep prints (tep-ref's format)
@@ -48,7 +49,11 @@ fn load_bundle(path: &str) -> io::Result<Bundle> {
             }
             (Some("long"), Some(v), _) => b.long = v.parse().unwrap_or(8),
             (Some("kallsyms"), Some(p), _) => b.kallsyms = Some(fs::read(p)?),
-            (Some("printk"), Some(p), _) => b.printk = Some(fs::read(p)?),
+            (Some("printk"), Some(p), _) => {
+                // several printk lines are parsed one after the other
+                let t = fs::read(p)?;
+                b.printk.get_or_insert_with(Vec::new).extend_from_slice(&t);
+            }
             (Some("format"), Some(s), Some(p)) => b.formats.push((s.to_string(), fs::read(p)?)),
             _ => {}
         }
@@ -70,12 +75,44 @@ fn make_tep(b: &Bundle, d: Dialect) -> Tep<'_> {
     tep
 }
 
-fn sysfs_bundle(root: &str) -> io::Result<()> {
+/// `trace_printk()` formats exercising make_bprint_args() and the conversions, at addresses
+/// no kernel uses (the running kernel's printk_formats has few conversions).
+const SYNTHETIC_PRINTK: &[&str] = &[
+    "%d %u %x %X %o",
+    "%ld %lu %lx %lld %llu %llx",
+    "%s and %s",
+    "%pS %ps %pF %pf",
+    "%p %pK %pB",
+    "%*d|%5s|%x",
+    "%08lx %+d %#o %#x %8d|",
+    "%zu %zd %#llx",
+    "100%% done %d",
+    "%.*s|%5.2s",
+    "%pI4 %pM %pU",
+    "%d\\n",
+    "%s: %d %s",
+    "no conversions",
+    "%lx %s %lx %s %d",
+    // these fail the bprint event for the rest of the run (fewer arguments decoded than
+    // conversions), so they come last and are rarely picked
+    "%-5s %hhd %hd %c %4$d %n %q %j",
+];
+
+fn sysfs_bundle(root: &str, extra: &str) -> io::Result<()> {
     let mut out = io::stdout().lock();
     writeln!(
         out,
         "endian 0\nlong 8\nkallsyms /proc/kallsyms\nprintk {root}/printk_formats"
     )?;
+    if !extra.is_empty() {
+        let mut t = String::new();
+        for (k, f) in SYNTHETIC_PRINTK.iter().enumerate() {
+            let addr = 0xffff_ffff_a000_0000u64 + 0x40 * k as u64;
+            t.push_str(&format!("0x{addr:x} : \"{f}\\n\"\n"));
+        }
+        fs::write(extra, t)?;
+        writeln!(out, "printk {extra}")?;
+    }
     let mut systems: Vec<_> = fs::read_dir(format!("{root}/events"))?
         .filter_map(|e| e.ok())
         .filter(|e| e.path().is_dir())
@@ -272,6 +309,32 @@ fn gen(bundle: &str, seed: u64, per: u32) -> io::Result<()> {
                     put(&mut data, off, sz.min(4), v, b.endian);
                     continue;
                 }
+                if &*fl.name == "buf" && ev.name() == "bprint" {
+                    // vbin_printf() arguments: 32-bit words, 64-bit values, strings
+                    let mut p = off;
+                    while p + 8 <= size {
+                        match r.below(4) {
+                            0 => {
+                                let s = string_bytes(&mut r, 12);
+                                let n = s.len().min(size - p);
+                                data[p..p + n].copy_from_slice(&s[..n]);
+                                p += n;
+                            }
+                            1 if !syms.is_empty() => {
+                                let a = syms[r.below(syms.len() as u64) as usize] + r.below(3);
+                                put(&mut data, (p + 3) & !3, 8, a, b.endian);
+                                p = ((p + 3) & !3) + 8;
+                            }
+                            _ => {
+                                let v =
+                                    [0, 1, u64::MAX, r.below(1000), r.next()][r.below(5) as usize];
+                                put(&mut data, (p + 3) & !3, 4, v, b.endian);
+                                p = ((p + 3) & !3) + 4;
+                            }
+                        }
+                    }
+                    continue;
+                }
                 if fl.flags.has(FieldFlags::ARRAY) {
                     let end = (off + sz).min(size);
                     if off >= end {
@@ -296,6 +359,20 @@ fn gen(bundle: &str, seed: u64, per: u32) -> io::Result<()> {
                         }
                         _ => dst.iter_mut().for_each(|b| *b = r.next() as u8),
                     }
+                    continue;
+                }
+                let fmt_of_printk =
+                    (&*fl.name == "fmt" || &*fl.name == "str") && !printks.is_empty();
+                if fmt_of_printk && r.chance(70) {
+                    // mostly the well-formed synthetic formats
+                    let n = printks.len() as u64;
+                    let k = if r.chance(99) {
+                        r.below(n.max(2) - 1)
+                    } else {
+                        n - 1
+                    };
+                    let v = printks[k as usize];
+                    put(&mut data, off, sz, v, b.endian);
                     continue;
                 }
                 let v: u64 = match r.below(14) {
@@ -448,12 +525,14 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let a = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
     let r = match a(1) {
-        "sysfs-bundle" => sysfs_bundle(if a(2).is_empty() {
-            "/sys/kernel/tracing"
-        } else {
-            a(2)
-        })
-        .map(|_| true),
+        "sysfs-bundle" => {
+            let root = if a(2).is_empty() {
+                "/sys/kernel/tracing"
+            } else {
+                a(2)
+            };
+            sysfs_bundle(root, a(3)).map(|_| true)
+        }
         "dat-bundle" => dat_bundle(a(2), a(3)).map(|_| true),
         "gen" => gen(a(2), a(3).parse().unwrap_or(1), a(4).parse().unwrap_or(10)).map(|_| true),
         "print" => {

@@ -25,13 +25,13 @@ fn refs(tmp: &Path) -> Option<[(PathBuf, &'static str); 2]> {
     let src = dir.join("tep-ref.c");
     let r17 = tmp.join("tep-ref-1.7");
     let r18 = tmp.join("tep-ref-1.8");
-    sh(&mut Command::new("cc")
+    sh(Command::new("cc")
         .arg("-O1")
         .arg("-o")
         .arg(&r17)
         .arg(&src)
         .arg("-ltraceevent"))?;
-    sh(&mut Command::new("cc")
+    sh(Command::new("cc")
         .arg("-O1")
         .arg(format!("-I{prefix}/include"))
         .arg("-o")
@@ -52,13 +52,12 @@ fn run_bundle(
 ) -> Vec<String> {
     let tool = env!("CARGO_BIN_EXE_tep-diff");
     let recs = tmp.join(format!("{name}.bin"));
-    let r = sh(&mut Command::new(tool).arg("gen").arg(bundle).arg("7").arg(per)).expect("gen");
+    let r = sh(Command::new(tool).arg("gen").arg(bundle).arg("7").arg(per)).expect("gen");
     std::fs::write(&recs, r).unwrap();
     let mut bad = Vec::new();
     for (bin, dialect) in refs {
-        let reference =
-            sh(&mut Command::new(bin).arg(bundle).arg(&recs)).expect("reference printer");
-        let ours = sh(&mut Command::new(tool)
+        let reference = sh(Command::new(bin).arg(bundle).arg(&recs)).expect("reference printer");
+        let ours = sh(Command::new(tool)
             .arg("print")
             .arg(bundle)
             .arg(&recs)
@@ -100,10 +99,25 @@ fn tep_matches_libtraceevent() {
     let mut bad = Vec::new();
     let mut ran = 0;
     if Path::new("/sys/kernel/tracing/events").is_dir() {
-        let b = sh(&mut Command::new(tool).arg("sysfs-bundle")).expect("bundle");
+        let extra = tmp.join("printk-extra");
+        let b = sh(Command::new(tool)
+            .arg("sysfs-bundle")
+            .arg("/sys/kernel/tracing")
+            .arg(&extra))
+        .expect("bundle");
         let bundle = tmp.join("sys.bundle");
         std::fs::write(&bundle, b).unwrap();
         bad.extend(run_bundle(&tmp, "sysfs", &bundle, &refs, "4"));
+        // the same formats read as a big-endian file and as one from a 32-bit user space
+        let text = std::fs::read_to_string(&bundle).unwrap();
+        for (name, from, to) in [
+            ("sysfs-be", "endian 0", "endian 1"),
+            ("sysfs-long4", "long 8", "long 4"),
+        ] {
+            let b = tmp.join(format!("{name}.bundle"));
+            std::fs::write(&b, text.replacen(from, to, 1)).unwrap();
+            bad.extend(run_bundle(&tmp, name, &b, &refs, "2"));
+        }
         ran += 1;
     } else {
         skip("no /sys/kernel/tracing: running kernel's formats not tested");
@@ -121,7 +135,7 @@ fn tep_matches_libtraceevent() {
         let name = f.file_stem().unwrap().to_string_lossy().into_owned();
         let dir = tmp.join(&name);
         // 3.1.6 cannot read zlib files; those need the 3.3 reference
-        if sh(&mut Command::new(tool).arg("dat-bundle").arg(&f).arg(&dir)).is_none() {
+        if sh(Command::new(tool).arg("dat-bundle").arg(&f).arg(&dir)).is_none() {
             continue;
         }
         let bundle = dir.join("bundle");

@@ -91,25 +91,6 @@ pub(crate) fn strtoll(s: &[u8]) -> i64 {
     }
 }
 
-/// glibc `atoi`: `(int) strtol(s, NULL, 10)`.
-pub(crate) fn atoi(s: &[u8]) -> i32 {
-    let mut i = 0;
-    while i < s.len() && is_space(s[i]) {
-        i += 1;
-    }
-    let neg = i < s.len() && s[i] == b'-';
-    if i < s.len() && (s[i] == b'-' || s[i] == b'+') {
-        i += 1;
-    }
-    let mut v: i64 = 0;
-    while i < s.len() && s[i].is_ascii_digit() {
-        v = v.saturating_mul(10).saturating_add((s[i] - b'0') as i64);
-        i += 1;
-    }
-    let v = if neg { -v } else { v };
-    v as i32
-}
-
 /// C `isspace` in the C locale.
 #[inline]
 pub(crate) fn is_space(c: u8) -> bool {
@@ -148,12 +129,5 @@ mod tests {
         assert_eq!(strtoll(b"0xffffffffffffffff"), i64::MAX);
         assert_eq!(strtoll(b"-0x8000000000000000"), i64::MIN);
         assert_eq!(strtoll(b"abc"), 0);
-    }
-
-    #[test]
-    fn atoi_plain() {
-        assert_eq!(atoi(b"12;"), 12);
-        assert_eq!(atoi(b"-3"), -3);
-        assert_eq!(atoi(b"x"), 0);
     }
 }

@@ -546,7 +546,7 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
                 let s = self.cstr(off as usize);
                 self.str_to_seq(out, fmt, len_arg, s);
             }
-            Arg::BStr(s) => self.str_to_seq(out, fmt, len_arg, s.as_bytes()),
+            Arg::BStr(s) => self.str_to_seq(out, fmt, len_arg, s),
             Arg::Bitmask {
                 field: Some(i),
                 cpumask,
@@ -761,7 +761,7 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
     /// `print_arg_pointer()`.
     fn print_arg_pointer(&self, out: &mut Vec<u8>, format: &[u8], plen: i32, arg: &Arg, raw: bool) {
         if let Arg::BStr(s) = arg {
-            puts(out, s.as_bytes());
+            puts(out, s);
             return;
         }
         let p = match memchr::memchr(b'p', format) {
@@ -871,12 +871,12 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
         let range = if use_v4 { 6 } else { 8 };
         let word = |k: usize| u16::from_be_bytes([a[2 * k], a[2 * k + 1]]);
         let mut zerolength = [0u8; 8];
-        for i in 0..range {
+        for (i, z) in zerolength.iter_mut().enumerate().take(range) {
             for j in i..range {
                 if word(j) != 0 {
                     break;
                 }
-                zerolength[i] += 1;
+                *z += 1;
             }
         }
         let mut longest = 1u8;
@@ -1065,8 +1065,8 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
             return;
         }
         let off = f.offset as usize;
-        for i in 0..16 {
-            let b = self.byte(off + if guid { GUID[i] } else { i });
+        for (i, &g) in GUID.iter().enumerate() {
+            let b = self.byte(off + if guid { g } else { i });
             if upper {
                 const H: &[u8; 16] = b"0123456789ABCDEF";
                 out.push(H[(b >> 4) as usize]);
@@ -1138,6 +1138,13 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
             None => 0,
         };
         let has_len = p.len_arg.is_some();
+        if has_len && len_arg < 0 && p.kind == PKind::Digit {
+            // libtraceevent then passes one argument too few to a `*` format: the value
+            // becomes the width and the conversion reads whatever the next register holds
+            // (a huge width makes it grow its buffer 4 KiB at a time, practically forever).
+            // Strings are handled in str_to_seq.
+            self.crash.set(true);
+        }
         match p.kind {
             PKind::Digit => {
                 if let Some(a) = arg(p.arg) {

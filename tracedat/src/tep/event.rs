@@ -280,8 +280,8 @@ fn read_fields(lx: &mut Lexer<'_>, out: &mut Vec<Field>, is_ftrace: bool, long_s
             }
         }
         let element_size = if flags & (FieldFlags::ARRAY | FieldFlags::DYNAMIC) != 0 {
-            if arraylen != 0 {
-                size / arraylen
+            if let Some(e) = size.checked_div(arraylen) {
+                e
             } else if flags & FieldFlags::DYNAMIC != 0 {
                 size_dynamic
             } else if flags & FieldFlags::STRING != 0 {

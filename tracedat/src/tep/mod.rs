@@ -13,6 +13,18 @@
 //! Printing appends to a caller's `Vec<u8>` exactly the bytes libtraceevent's `trace_seq`
 //! would hold (which may include a NUL from a `%c` of 0: trace-cmd's final `printf("%.*s")`
 //! stops there, the line printer must too).
+//!
+//! Behaviour worth knowing (all checked against both libraries by tools/tep-diff):
+//! - enum names the kernel did not convert (`{ HRTIMER_MODE_ABS, "ABS" }`) are never
+//!   resolved: such an entry's value is -1 (`eval_flag()`), so `__print_symbolic` prints the
+//!   number (`mode=0x0`); only softirq and hrtimer-restart names are known. A bare identifier
+//!   in an expression evaluates to the address of the kernel symbol of that name, or 0.
+//! - state that libtraceevent changes while printing is kept: a char array found unprintable
+//!   by `-R` stays printed as `ARRAY[..]`; a `trace_printk` format with fewer decoded
+//!   arguments than conversions fails the bprint event for the rest of the trace.
+//! - where libtraceevent reads past a record, the caller may pass the rest of the page
+//!   ([`Tep::print_pretty_in`]); `__get_dynamic_array()` values (host pointers in C) are
+//!   relative to [`HOST_DATA_BASE`].
 
 mod cnum;
 mod eval;
@@ -352,6 +364,78 @@ impl<'a> Tep<'a> {
         self.kallsyms.in_map_order()
     }
 
+    /// `tep_print_num_field()`: the event field `name` (sizes 1/2/4/8) printed with the
+    /// printf format `fmt` (given the value as an `unsigned long long`). When the field is
+    /// missing or of another size, prints `CAN'T FIND FIELD "name"` if `err` and returns
+    /// false.
+    pub fn print_num_field(
+        &self,
+        out: &mut Vec<u8>,
+        fmt: &[u8],
+        ev: &Event<'_, 'a>,
+        name: &str,
+        data: &[u8],
+        err: bool,
+    ) -> bool {
+        match ev
+            .format()
+            .field(name)
+            .filter(|f| matches!(f.size, 1 | 2 | 4 | 8))
+        {
+            Some(f) => {
+                let v = f.read_uint(self.endian, data).unwrap_or(0);
+                cprintf(out, fmt, &[PArg::Int(v)]);
+                true
+            }
+            None => {
+                if err {
+                    out.extend_from_slice(format!("CAN'T FIND FIELD \"{name}\"").as_bytes());
+                }
+                false
+            }
+        }
+    }
+
+    /// `tep_print_func_field()`: the field as `symbol/0x<symbol start - value>` (the
+    /// subtraction wraps, as in libtraceevent) or `0x%08llx`, printed through the `%s` of `fmt`.
+    pub fn print_func_field(
+        &self,
+        out: &mut Vec<u8>,
+        fmt: &[u8],
+        ev: &Event<'_, 'a>,
+        name: &str,
+        data: &[u8],
+        err: bool,
+    ) -> bool {
+        match ev
+            .format()
+            .field(name)
+            .filter(|f| matches!(f.size, 1 | 2 | 4 | 8))
+        {
+            Some(f) => {
+                let v = f.read_uint(self.endian, data).unwrap_or(0);
+                let mut tmp = Vec::with_capacity(64);
+                match self.find_function(v) {
+                    Some((sym, start)) => {
+                        tmp.extend_from_slice(sym.as_bytes());
+                        tmp.extend_from_slice(format!("/0x{:x}", start.wrapping_sub(v)).as_bytes());
+                        // snprintf(tmp, 128, ...)
+                        tmp.truncate(127);
+                    }
+                    None => tmp.extend_from_slice(format!("0x{v:08x}").as_bytes()),
+                }
+                cprintf(out, fmt, &[PArg::Str(&tmp)]);
+                true
+            }
+            None => {
+                if err {
+                    out.extend_from_slice(format!("CAN'T FIND FIELD \"{name}\"").as_bytes());
+                }
+                false
+            }
+        }
+    }
+
     /// `find_printk()`: the printk format stored at `addr`.
     pub fn find_printk(&self, addr: u64) -> Option<&[u8]> {
         self.printk.find(addr).map(|p| &*p.fmt)
@@ -405,8 +489,7 @@ impl<'a> Tep<'a> {
                                 .fields
                                 .iter()
                                 .enumerate()
-                                .map(|(i, f)| Arg::Field {
-                                    name: f.name.to_string(),
+                                .map(|(i, _)| Arg::Field {
                                     field: Some((nc + i) as u32),
                                 })
                                 .collect();
@@ -543,10 +626,10 @@ impl<'a> Tep<'a> {
         raw: bool,
     ) {
         let f = c.field_at(idx);
-        let usable = !c.is_failed()
-            && !f.flags.has(crate::FieldFlags::ARRAY)
-            && !(f.flags.has(crate::FieldFlags::STRING)
-                && !c.string_cleared(idx).load(Ordering::Relaxed));
+        let cleared = c.string_cleared(idx).load(Ordering::Relaxed);
+        let is_string = f.flags.has(crate::FieldFlags::STRING) && !cleared;
+        let is_array = f.flags.has(crate::FieldFlags::ARRAY);
+        let usable = !c.is_failed() && !is_array && !is_string;
         if let (Some(start), true) = (*cursor, usable) {
             let n = c.cache.len();
             let mut k = start;
@@ -653,7 +736,7 @@ impl<'a> Tep<'a> {
                     if ch == b's' || as_string {
                         let rest = data.get(bptr..).unwrap_or(&[]);
                         let n = memchr::memchr(0, rest).unwrap_or(rest.len());
-                        args.push(Arg::BStr(String::from_utf8_lossy(&rest[..n]).into_owned()));
+                        args.push(Arg::BStr(rest[..n].to_vec()));
                         bptr += n + 1;
                         break 'again;
                     }
@@ -915,4 +998,64 @@ fn parse_arg_string(f: &[u8], start: usize, out: &mut Vec<PrintParse>) -> usize 
         ls: 0,
     });
     ret
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FMT: &[u8] = b"name: tst\nID: 7\nformat:\n\
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\
+\tfield:unsigned long func;\toffset:8;\tsize:8;\tsigned:0;\n\
+\tfield:int v;\toffset:16;\tsize:4;\tsigned:1;\n\n\
+print fmt: \"%ps %d\", REC->func, REC->v\n";
+
+    fn record(func: u64, v: i32) -> Vec<u8> {
+        let mut d = vec![0u8; 24];
+        d[0..2].copy_from_slice(&7u16.to_le_bytes());
+        d[8..16].copy_from_slice(&func.to_le_bytes());
+        d[16..20].copy_from_slice(&v.to_le_bytes());
+        d
+    }
+
+    #[test]
+    fn lazy_compile_and_helpers() {
+        let ks = b"ffffffff81000000 T start\nffffffff81000100 t next\n";
+        let mut tep = Tep::new(Endian::Little, 8, Dialect::V3_3);
+        assert_eq!(tep.add_event_format("sys", FMT), Ok(7));
+        assert!(tep.add_event_format("sys", b"garbage").is_err());
+        tep.set_kallsyms(ks);
+        let data = record(0xffff_ffff_8100_0010, -3);
+        assert_eq!(tep.record_type(&data), Some(7));
+        let ev = tep.event_by_id(7).unwrap();
+        assert!(!ev.failed());
+        let mut out = Vec::new();
+        tep.print_pretty(&ev, &data, &mut out);
+        assert_eq!(out, b"start -3");
+        out.clear();
+        tep.print_raw_fields(&ev, &data, &mut out);
+        assert_eq!(out, b" func=start (0xffffffff81000010) v=-3");
+        out.clear();
+        assert!(tep.print_func_field(&mut out, b"[%s]", &ev, "func", &data, true));
+        // symbol start minus value, wrapping like the C unsigned subtraction
+        assert_eq!(out, b"[start/0xfffffffffffffff0]");
+        out.clear();
+        assert!(!tep.print_num_field(&mut out, b"%d", &ev, "nope", &data, true));
+        assert_eq!(out, b"CAN'T FIND FIELD \"nope\"");
+        out.clear();
+        assert!(tep.print_num_field(&mut out, b"<%d>", &ev, "v", &data, true));
+        assert_eq!(out, b"<-3>");
+    }
+
+    #[test]
+    fn dialect_raw_pointer_printing_differs() {
+        let mut tep = Tep::new(Endian::Little, 8, Dialect::V3_1);
+        tep.add_event_format("sys", FMT).unwrap();
+        tep.set_kallsyms(b"ffffffff81000000 T start\nffffffff81000100 t next\n");
+        let ev = tep.event_by_id(7).unwrap();
+        let mut out = Vec::new();
+        tep.print_raw_fields(&ev, &record(0xffff_ffff_8100_0010, 1), &mut out);
+        assert_eq!(out, b" func=start v=1");
+    }
 }

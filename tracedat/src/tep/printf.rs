@@ -17,6 +17,11 @@ pub enum PArg<'a> {
     Str(&'a [u8]),
 }
 
+/// Widths and precisions are capped here: glibc would honour a width of two billion (and
+/// libtraceevent then spends forever growing its buffer); a hostile file must not make us
+/// allocate gigabytes.
+const MAX_PAD: usize = 1 << 20;
+
 struct Spec {
     left: bool,
     plus: bool,
@@ -176,6 +181,8 @@ pub fn cprintf(out: &mut Vec<u8>, fmt: &[u8], args: &[PArg<'_>]) -> bool {
         }
         s.conv = fmt[i];
         i += 1;
+        s.width = s.width.min(MAX_PAD);
+        s.prec = s.prec.map(|p| p.min(MAX_PAD));
         match s.conv {
             b'd' | b'i' | b'u' | b'o' | b'x' | b'X' => {
                 let v = match next(&mut ai) {

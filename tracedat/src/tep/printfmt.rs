@@ -97,8 +97,8 @@ impl Atom {
 pub(crate) enum Arg {
     Null,
     Atom(Atom),
+    /// `REC->name`; `None` when the event has no such field (it then evaluates to 0).
     Field {
-        name: String,
         field: Option<u32>,
     },
     Flags {
@@ -127,7 +127,7 @@ pub(crate) enum Arg {
     Str {
         field: Option<u32>,
     },
-    BStr(String),
+    BStr(Vec<u8>),
     DynArray {
         field: u32,
     },
@@ -610,7 +610,7 @@ impl<'a, 'f> Parser<'a, 'f> {
             return ERR;
         };
         let field = self.find_any(&name);
-        *arg = Arg::Field { name, field };
+        *arg = Arg::Field { field };
         self.lx.read()
     }
 
@@ -1202,7 +1202,7 @@ mod tests {
         match a {
             Arg::Null => "_".into(),
             Arg::Atom(a) => a.text.clone(),
-            Arg::Field { name, .. } => name.clone(),
+            Arg::Field { field: Some(i) } => ["a", "b", "c"][*i as usize].to_string(),
             Arg::Op {
                 op, left, right, ..
             } => format!(
