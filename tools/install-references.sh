@@ -13,6 +13,12 @@
 # TRACEEVENT_PLUGIN_DIR pointing there: libtraceevent loads that directory after the system
 # one and the later registration of an event handler wins, so the 1.8.4 plugins override.
 #
+# The 3.1.6 reference is wrapped too (DIR/trace-cmd-deb12): the system's loader searches
+# /usr/local/lib before /lib, so a libtraceevent built and installed from source there (as a
+# developer working on the event printer may well do) would silently turn /usr/bin/trace-cmd
+# into 3.1.6 + that library. The wrapper pins Debian 12's own /lib/x86_64-linux-gnu.
+# Both wrappers are checked to load the libtraceevent they should (LD_DEBUG=libs).
+#
 # Idempotent: a second run only checks and prints the two paths.
 # usage: tools/install-references.sh [DIR]
 # env:   RTRACE_SHARED  the shared directory (else <repo>/../shared, else /work/shared)
@@ -68,7 +74,20 @@ fi
     exit 1
 }
 
-# 4. The wrapper: the faithful Debian 13 reference.
+# 4. The wrappers: Debian 12's trace-cmd pinned to its own libraries, and the faithful
+#    Debian 13 reference.
+REF31W=$DIR/trace-cmd-deb12
+LOADER=$(readlink -f /lib64/ld-linux-x86-64.so.2)
+cat > "$REF31W.tmp" <<WRAP
+#!/bin/sh
+# Debian 12's trace-cmd 3.1.6 with Debian 12's libtraceevent 1.7.1 and plugins, whatever is in
+# /usr/local/lib (written by rtrace-cmd's tools/install-references.sh).
+unset TRACEEVENT_PLUGIN_DIR
+exec $LOADER --library-path /lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu $REF31 "\$@"
+WRAP
+chmod +x "$REF31W.tmp"
+mv "$REF31W.tmp" "$REF31W"
+
 REF33=$DIR/trace-cmd-deb13
 cat > "$REF33.tmp" <<WRAP
 #!/bin/sh
@@ -88,5 +107,16 @@ mv "$REF33.tmp" "$REF33"
 }
 "$REF33" --version 2>&1 | grep -q 'version 3\.3' || { echo "install-references: $REF33 is not 3.3" >&2; exit 1; }
 
-echo "RTRACE_REF_3_1=$REF31"
+# The libtraceevent each one really loads.
+loaded() { LD_DEBUG=libs "$1" --version 2>&1 | sed -n 's/.*calling init: \(.*libtraceevent\.so[^ ]*\).*/\1/p' | head -n 1 | xargs -r readlink -f; }
+case $(loaded "$REF31W") in
+    */libtraceevent.so.1.7.1) ;;
+    *) echo "install-references: $REF31W loads $(loaded "$REF31W"), not libtraceevent 1.7.1" >&2; exit 1 ;;
+esac
+case $(loaded "$REF33") in
+    */libtraceevent.so.1.8.4) ;;
+    *) echo "install-references: $REF33 loads $(loaded "$REF33"), not libtraceevent 1.8.4" >&2; exit 1 ;;
+esac
+
+echo "RTRACE_REF_3_1=$REF31W"
 echo "RTRACE_REF_3_3=$REF33"
