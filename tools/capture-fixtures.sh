@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2016  # the workloads are sh -c scripts: single quotes on purpose
 # Captures the project's real trace.dat fixtures on this machine's kernel.
 #
 # Each fixture NAME is made by the function cap_NAME below: it configures tracefs directly,
@@ -90,8 +91,8 @@ fx_sym_offset() {
     local vaddr
     vaddr=$(readelf -Ws "$1" | awk -v s="$2" '$8 == s || index($8, s "@") == 1 { print $2; exit }')
     [ -n "$vaddr" ] || tfs_die "no symbol $2 in $1"
-    local type off va pa fsz msz rest a=$((16#$vaddr))
-    while read -r type off va pa fsz msz rest; do
+    local type off va fsz a=$((16#$vaddr))
+    while read -r type off va _ fsz _ _; do
         [ "$type" = LOAD ] || continue
         if [ "$a" -ge $((va)) ] && [ "$a" -lt $((va + fsz)) ]; then
             printf '0x%x\n' $((a - va + off)); return
@@ -280,7 +281,7 @@ cap_net() {
 }
 
 cap_markers() {
-    : "trace_marker text (odd characters, multi-line, truncated long write) and trace_marker_raw binary writes; no events"
+    : "trace_marker text (odd characters, multi-line, a 5000-byte write the kernel splits in two) and trace_marker_raw binary writes; no events"
     fx_begin
     fx_trace wl_markers
     fx_extract
@@ -458,7 +459,8 @@ cleanup() {
 }
 
 main() {
-    if [ "${1:-}" = --list ]; then echo $FIXTURES | tr ' ' '\n'; exit 0; fi
+    # shellcheck disable=SC2086  # the list splits into names
+    if [ "${1:-}" = --list ]; then printf '%s\n' $FIXTURES; exit 0; fi
     [ "$(id -u)" = 0 ] || tfs_die "run as root"
     command -v "$REF31" > /dev/null || tfs_die "trace-cmd not found (tools/install-references.sh)"
     local names=${*:-$FIXTURES} n

@@ -24,7 +24,7 @@ tfs_w() {
     printf '%s\n' "$value" > "$T/$file" 2>/dev/null || tfs_die "writing '$value' to $T/$file failed"
 }
 
-tfs_selected_clock() { sed -n 's/.*\[\(.*\)\].*/\1/p' "$T/${1:+instances/$1/}trace_clock"; }
+tfs_selected_clock() { sed -n 's/.*\[\(.*\)\].*/\1/p' "$T/trace_clock"; }
 
 # buffer_size_kb reads "7 (expanded: 1408)" while the ring buffer has never been used; it
 # cannot be shrunk back to unexpanded, so the value to restore is the expanded size, the one
