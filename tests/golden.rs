@@ -301,9 +301,14 @@ fn load_manifest(golden: &Path) -> (Vec<Fixture>, Vec<Case>) {
         };
         assert!(
             file.is_file(),
-            "golden: {}: {} does not exist",
+            "golden: {}: {} does not exist{}",
             at(),
-            file.display()
+            file.display(),
+            if file_text.starts_with("$SHARED/") {
+                " (is RTRACE_SHARED the shared directory with fixtures/foreign/?)"
+            } else {
+                ""
+            }
         );
         let dialects = cols[2]
             .split(',')
