@@ -156,9 +156,10 @@ if [ ! -f "$BASE/.done" ]; then
 	log "guest root ready in $BASE"
 fi
 
-# ---- initramfs = base + this flavour's modules + /init (rebuilt when init changes)
+# ---- initramfs = base + this flavour's modules + /init (rebuilt when any of them changes)
 CPIO=$KDIR/initramfs.cpio
-if [ ! -f "$CPIO" ] || [ "$HERE/init" -nt "$CPIO" ] || [ "$BASE/.done" -nt "$CPIO" ]; then
+key="$(cksum <"$HERE/init") $(cat "$BASE/trace-cmd-version") $MODULES"
+if [ ! -f "$CPIO" ] || [ "$(cat "$CPIO.key" 2>/dev/null)" != "$key" ]; then
 	stage=$KDIR/stage
 	rm -rf "$stage"
 	mkdir -p "$stage"
@@ -175,6 +176,7 @@ if [ ! -f "$CPIO" ] || [ "$HERE/init" -nt "$CPIO" ] || [ "$BASE/.done" -nt "$CPI
 	# uncompressed: unpacking under TCG is faster than inflating
 	(cd "$stage" && find . | LC_ALL=C sort | "$BASE/bin/busybox" cpio -o -H newc 2>/dev/null) >"$CPIO.tmp"
 	mv "$CPIO.tmp" "$CPIO"
+	echo "$key" >"$CPIO.key"
 	rm -rf "$stage"
 fi
 

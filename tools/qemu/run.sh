@@ -16,7 +16,8 @@
 # gave no result (boot failure, crash) - the console log is printed to stderr then.
 # Environment: RTRACE_QEMU_CACHE (see prepare.sh), RTRACE_QEMU_APPEND (extra kernel
 # command line), RTRACE_QEMU_CONSOLE=1 (stream the guest console to stderr while it runs),
-# RTRACE_QEMU_OUTSIZE (size of the output disk, default 512M).
+# RTRACE_QEMU_OUTSIZE (size of the output disk, default 512M), RTRACE_QEMU_MONITOR=PATH
+# (a qemu monitor on that unix socket, to look into a hung guest).
 set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -74,14 +75,22 @@ else
 	tailpid=
 fi
 
+TCG_THREAD=${RTRACE_QEMU_TCG_THREAD:-single}
+# a monitor socket lets one look into a hung guest (info cpus, info registers)
+if [ -n "${RTRACE_QEMU_MONITOR:-}" ]; then
+	MONITOR="unix:$RTRACE_QEMU_MONITOR,server,nowait"
+else
+	MONITOR=none
+fi
+
 start=$(date +%s)
 rc=0
 timeout -k 10 "$LIMIT" qemu-system-x86_64 \
-	-accel tcg -cpu max -smp "$CPUS" -m "$MEM" \
+	-accel "tcg,thread=$TCG_THREAD" -cpu max -smp "$CPUS" -m "$MEM" \
 	-kernel "$KDIR/vmlinux" -initrd "$KDIR/initramfs.cpio" -append "$APPEND" \
 	-drive "file=$WORK/in.tar,format=raw,if=virtio,readonly=on" \
 	-drive "file=$WORK/out.img,format=raw,if=virtio" \
-	-display none -monitor none -serial "file:$WORK/console.log" \
+	-display none -monitor "$MONITOR" -serial "file:$WORK/console.log" \
 	-no-reboot </dev/null >"$WORK/qemu.log" 2>&1 || rc=$?
 elapsed=$(($(date +%s) - start))
 if [ -n "$tailpid" ]; then
