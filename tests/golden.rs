@@ -127,6 +127,10 @@ struct Case {
     fixture: usize,
     id: String,
     args: Vec<String>,
+    /// Converted variants this case is not checked on (the fourth column, `-v6,-none`):
+    /// where trace-cmd's output depends on memory it reads past a record, which the copies
+    /// lay out differently (the fifth column says why).
+    skip_variants: Vec<Variant>,
 }
 
 /// One row of a fixture's status.tsv: what the reference did for (case, dialect, variant).
@@ -362,7 +366,24 @@ fn load_manifest(golden: &Path) -> (Vec<Fixture>, Vec<Case>) {
         );
         let args = shell_words(cols.get(2).map(String::as_str).unwrap_or(""))
             .unwrap_or_else(|e| panic!("golden: {at}: {e}"));
-        cases.push(Case { fixture, id, args });
+        let skip_variants = cols
+            .get(3)
+            .map(String::as_str)
+            .unwrap_or("")
+            .split(',')
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                v.strip_prefix('-')
+                    .and_then(Variant::parse)
+                    .unwrap_or_else(|| panic!("golden: {at}: bad variant exclusion {v:?}"))
+            })
+            .collect();
+        cases.push(Case {
+            fixture,
+            id,
+            args,
+            skip_variants,
+        });
     }
     (fixtures, cases)
 }
@@ -1031,7 +1052,12 @@ fn golden() {
         let fx = &ctx.fixtures[c.fixture];
         for &d in &fx.dialects {
             let all: Vec<Variant> = std::iter::once(Variant::Base)
-                .chain(fx.variants.iter().copied().filter(|_| with_variants))
+                .chain(
+                    fx.variants
+                        .iter()
+                        .copied()
+                        .filter(|v| with_variants && !c.skip_variants.contains(v)),
+                )
                 .collect();
             let chosen: Vec<Variant> = if update {
                 let case_key = format!("{}/{}.{}.", fx.name, c.id, d.name());
