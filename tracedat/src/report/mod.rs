@@ -137,8 +137,8 @@ pub enum ReportError {
     /// Writing the output failed (a closed pipe included).
     #[error("writing output: {0}")]
     Io(#[from] io::Error),
-    /// An input file cannot be read.
-    #[error("{path}: {source}")]
+    /// An input file cannot be read (the source error names the offset).
+    #[error("{path}")]
     File {
         path: String,
         #[source]
