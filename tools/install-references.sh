@@ -9,9 +9,11 @@
 # libtraceevent1-plugin, so its trace-cmd loads the *system's* 1.7.1 plugins from
 # /usr/lib/x86_64-linux-gnu/traceevent/plugins and prints e.g. Debian 12's sched_switch
 # state letters. Here the 1.8.4 plugin package of the same version as DIR's libtraceevent1
-# is unpacked into DIR/p13 and DIR/trace-cmd-deb13 runs the 3.3.1 binary with
-# TRACEEVENT_PLUGIN_DIR pointing there: libtraceevent loads that directory after the system
-# one and the later registration of an event handler wins, so the 1.8.4 plugins override.
+# is unpacked into DIR/p13 and DIR/trace-cmd-deb13 runs the 3.3.1 binary in a private mount
+# namespace where that directory is bind-mounted over the system plugin directory, so only
+# the 1.8.4 plugins load, as on Debian 13. (Loading both sets is not the same: the second
+# plugin_function.so's options resolve to the first one's through RTLD_GLOBAL, so each
+# `-O parent` toggles the same flag twice and has no effect.)
 #
 # The 3.1.6 reference is wrapped too (DIR/trace-cmd-deb12): the system's loader searches
 # /usr/local/lib before /lib, so a libtraceevent built and installed from source there (as a
@@ -89,10 +91,16 @@ chmod +x "$REF31W.tmp"
 mv "$REF31W.tmp" "$REF31W"
 
 REF33=$DIR/trace-cmd-deb13
+SYSPLUGINS=/usr/lib/x86_64-linux-gnu/traceevent/plugins
 cat > "$REF33.tmp" <<WRAP
 #!/bin/sh
-# trace-cmd 3.3.1 + libtraceevent 1.8.4 with Debian 13's 1.8.4 plugins (written by
-# rtrace-cmd's tools/install-references.sh).
+# trace-cmd 3.3.1 + libtraceevent 1.8.4 with Debian 13's 1.8.4 plugins and no others (written
+# by rtrace-cmd's tools/install-references.sh): the system's Debian 12 plugin directory is
+# replaced by Debian 13's in a private mount namespace.
+unset TRACEEVENT_PLUGIN_DIR
+if [ -d $SYSPLUGINS ]; then
+    exec unshare -m --propagation private sh -c 'mount --bind $PLUGINS $SYSPLUGINS && exec $DIR/trace-cmd "\$@"' sh "\$@"
+fi
 TRACEEVENT_PLUGIN_DIR=$PLUGINS
 export TRACEEVENT_PLUGIN_DIR
 exec $DIR/trace-cmd "\$@"
@@ -100,11 +108,17 @@ WRAP
 chmod +x "$REF33.tmp"
 mv "$REF33.tmp" "$REF33"
 
-# The plugins must really be the ones loaded: list -P names every plugin file it loaded.
-"$REF33" list -P 2>&1 | grep -q "$PLUGINS/plugin_sched_switch.so" || {
-    echo "install-references: $REF33 does not load $PLUGINS" >&2
+# The plugins must really be the ones loaded, and only those: with the bind mount they show
+# under the system path, but are Debian 13's files (the plugin directory's inode differs).
+"$REF33" list -P 2>&1 | grep -q "plugin_sched_switch.so" || {
+    echo "install-references: $REF33 loads no sched_switch plugin" >&2
     exit 1
 }
+if [ -d $SYSPLUGINS ]; then
+    want=$(stat -c %i "$PLUGINS/plugin_sched_switch.so")
+    seen=$(unshare -m --propagation private sh -c "mount --bind $PLUGINS $SYSPLUGINS && stat -c %i $SYSPLUGINS/plugin_sched_switch.so")
+    [ "$want" = "$seen" ] || { echo "install-references: cannot mount $PLUGINS over $SYSPLUGINS" >&2; exit 1; }
+fi
 "$REF33" --version 2>&1 | grep -q 'version 3\.3' || { echo "install-references: $REF33 is not 3.3" >&2; exit 1; }
 
 # The libtraceevent each one really loads.
