@@ -8,7 +8,9 @@ use std::process::{Command, Output, Stdio};
 const BIN: &str = env!("CARGO_BIN_EXE_rtrace-cmd");
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
 }
 
 fn report(args: &[&str]) -> Output {
@@ -44,7 +46,11 @@ fn closed_stdout_ends_quietly() {
     // stdout is dropped here: the next write fails with EPIPE.
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "status {:?}", out.status);
-    assert!(out.stderr.is_empty(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -103,12 +109,18 @@ fn truncated_files_fail_cleanly() {
         let code = o.status.code();
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(!err.contains("panicked"), "cut {cut}: {err}");
-        assert!(matches!(code, Some(0) | Some(1)), "cut {cut}: status {code:?}: {err}");
+        assert!(
+            matches!(code, Some(0) | Some(1)),
+            "cut {cut}: status {code:?}: {err}"
+        );
         if code == Some(1) {
             failed += 1;
             let lines = stderr_lines(&o);
             assert_eq!(lines.len(), 1, "cut {cut}: {lines:?}");
-            assert!(lines[0].contains(&format!("cut-{cut}.dat")), "cut {cut}: {lines:?}");
+            assert!(
+                lines[0].contains(&format!("cut-{cut}.dat")),
+                "cut {cut}: {lines:?}"
+            );
         }
         let _ = std::fs::remove_file(&p);
     }
@@ -133,7 +145,10 @@ fn filter_applies_to_instances() {
     let out = String::from_utf8(o.stdout).unwrap();
     let events: Vec<&str> = out.lines().skip(1).collect();
     assert!(!events.is_empty());
-    assert!(events.iter().all(|l| l.contains(" sched_wakeup: ")), "{events:?}");
+    assert!(
+        events.iter().all(|l| l.contains(" sched_wakeup: ")),
+        "{events:?}"
+    );
     // Every sched_wakeup line of the unfiltered report, instances included, is kept.
     let want: Vec<&str> = all
         .lines()
@@ -141,5 +156,8 @@ fn filter_applies_to_instances() {
         .collect();
     assert_eq!(events, want);
     // Lines of an instance carry its name: `fx: `.
-    assert!(want.iter().any(|l| l.trim_start().starts_with("fx: ")), "no instance lines");
+    assert!(
+        want.iter().any(|l| l.trim_start().starts_with("fx: ")),
+        "no instance lines"
+    );
 }

@@ -152,16 +152,17 @@ fn put_num(out: &mut Vec<u8>, fmt: NumFmt, v: u64) {
     };
 }
 
-/// `tep_print_num_field(s, prefix + fmt + suffix, ...)`: prints or reports; true on success.
+/// A record to read fields from.
+#[derive(Clone, Copy)]
+struct Data<'d>(Endian, &'d [u8]);
+
+/// `tep_print_num_field(s, pre + fmt + post, ...)`: prints or reports; true on success.
 fn print_num_field(
     out: &mut Vec<u8>,
-    pre: &str,
-    fmt: NumFmt,
-    post: &str,
+    (pre, fmt, post): (&str, NumFmt, &str),
     f: Option<&Field>,
     name: &str,
-    endian: Endian,
-    data: &[u8],
+    Data(endian, data): Data,
     err: bool,
 ) -> bool {
     match f.and_then(|f| read_num(f, endian, data)) {
@@ -506,33 +507,72 @@ impl Handler {
             }
             Handler::HrtimerStart(f) => {
                 out.extend_from_slice(b"hrtimer=");
-                if !print_num_field(out, "", NumFmt::HexLL, "", f.get(0), "timer", e, d, false) {
-                    print_num_field(out, "", NumFmt::HexLL, "", f.get(1), "hrtimer", e, d, true);
+                if !print_num_field(
+                    out,
+                    ("", NumFmt::HexLL, ""),
+                    f.get(0),
+                    "timer",
+                    Data(e, d),
+                    false,
+                ) {
+                    print_num_field(
+                        out,
+                        ("", NumFmt::HexLL, ""),
+                        f.get(1),
+                        "hrtimer",
+                        Data(e, d),
+                        true,
+                    );
                 }
                 print_func_field(out, " function=", f.get(2), ctx, d);
                 out.extend_from_slice(b" expires=");
-                print_num_field(out, "", NumFmt::U64, "", f.get(3), "expires", e, d, true);
+                print_num_field(
+                    out,
+                    ("", NumFmt::U64, ""),
+                    f.get(3),
+                    "expires",
+                    Data(e, d),
+                    true,
+                );
                 out.extend_from_slice(b" softexpires=");
                 print_num_field(
                     out,
-                    "",
-                    NumFmt::U64,
-                    "",
+                    ("", NumFmt::U64, ""),
                     f.get(4),
                     "softexpires",
-                    e,
-                    d,
+                    Data(e, d),
                     true,
                 );
                 false
             }
             Handler::HrtimerExpire(f) => {
                 out.extend_from_slice(b"hrtimer=");
-                if !print_num_field(out, "", NumFmt::HexLL, "", f.get(0), "timer", e, d, false) {
-                    print_num_field(out, "", NumFmt::HexLL, "", f.get(1), "hrtimer", e, d, true);
+                if !print_num_field(
+                    out,
+                    ("", NumFmt::HexLL, ""),
+                    f.get(0),
+                    "timer",
+                    Data(e, d),
+                    false,
+                ) {
+                    print_num_field(
+                        out,
+                        ("", NumFmt::HexLL, ""),
+                        f.get(1),
+                        "hrtimer",
+                        Data(e, d),
+                        true,
+                    );
                 }
                 out.extend_from_slice(b" now=");
-                print_num_field(out, "", NumFmt::U64, "", f.get(2), "now", e, d, true);
+                print_num_field(
+                    out,
+                    ("", NumFmt::U64, ""),
+                    f.get(2),
+                    "now",
+                    Data(e, d),
+                    true,
+                );
                 print_func_field(out, " function=", f.get(3), ctx, d);
                 false
             }
@@ -541,13 +581,10 @@ impl Handler {
             Handler::KvmEntry(f) => {
                 print_num_field(
                     out,
-                    " vcpu ",
-                    NumFmt::UInt,
-                    "",
+                    (" vcpu ", NumFmt::UInt, ""),
                     f.get(0),
                     "vcpu_id",
-                    e,
-                    d,
+                    Data(e, d),
                     true,
                 );
                 let Some(rip) = get_val(out, f.get(1), "rip", e, d, true) else {
@@ -579,7 +616,14 @@ impl Handler {
             Handler::KvmEmulateInsn(f) => kvm_emulate_insn(f, e, d, out),
             Handler::TlbFlush(f) => {
                 out.extend_from_slice(b"pages=");
-                print_num_field(out, "", NumFmt::Long, "", f.get(0), "pages", e, d, true);
+                print_num_field(
+                    out,
+                    ("", NumFmt::Long, ""),
+                    f.get(0),
+                    "pages",
+                    Data(e, d),
+                    true,
+                );
                 let Some(reason) = get_val(out, f.get(1), "reason", e, d, true) else {
                     return true;
                 };
@@ -844,7 +888,17 @@ fn print_func_field(out: &mut Vec<u8>, pre: &str, f: Option<&Field>, ctx: &Ctx, 
     out.truncate(start + (out.len() - start).min(127));
 }
 
-const FUTEX_OPS: [(&str, Option<&str>, Option<&str>, Option<&str>, Option<&str>); 13] = [
+/// A futex op: its name and how it prints val, utime (or val2), uaddr2 and val3 (`u` decimal,
+/// `x8` as `0x%08llx`, `None` not at all).
+type FutexOp = (
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
+const FUTEX_OPS: [FutexOp; 13] = [
     ("FUTEX_WAIT", Some("x8"), Some("x8"), None, None),
     ("FUTEX_WAKE", Some("u"), None, None, None),
     ("FUTEX_FD", Some("u"), None, None, None),
@@ -1127,46 +1181,34 @@ fn kvm_nested_vmexit_inject(f: &Fields, e: Endian, d: &[u8], out: &mut Vec<u8>) 
     }
     print_num_field(
         out,
-        " info1 ",
-        NumFmt::HexNoPrefix,
-        "",
+        (" info1 ", NumFmt::HexNoPrefix, ""),
         f.get(2),
         "exit_info1",
-        e,
-        d,
+        Data(e, d),
         true,
     );
     print_num_field(
         out,
-        " info2 ",
-        NumFmt::HexNoPrefix,
-        "",
+        (" info2 ", NumFmt::HexNoPrefix, ""),
         f.get(3),
         "exit_info2",
-        e,
-        d,
+        Data(e, d),
         true,
     );
     print_num_field(
         out,
-        " int_info ",
-        NumFmt::HexNoPrefix,
-        "",
+        (" int_info ", NumFmt::HexNoPrefix, ""),
         f.get(4),
         "exit_int_info",
-        e,
-        d,
+        Data(e, d),
         true,
     );
     print_num_field(
         out,
-        " int_info_err ",
-        NumFmt::HexNoPrefix,
-        "",
+        (" int_info_err ", NumFmt::HexNoPrefix, ""),
         f.get(5),
         "exit_int_info_err",
-        e,
-        d,
+        Data(e, d),
         true,
     );
     false
@@ -1212,13 +1254,10 @@ fn kvm_mmu_role(f: &Fields, e: Endian, d: &[u8], out: &mut Vec<u8>) -> bool {
     }
     print_num_field(
         out,
-        " root ",
-        NumFmt::UInt,
-        " ",
+        (" root ", NumFmt::UInt, " "),
         f.get(1),
         "root_count",
-        e,
-        d,
+        Data(e, d),
         true,
     );
     let Some(unsync) = get_val(out, f.get(2), "unsync", e, d, true) else {
@@ -1284,7 +1323,14 @@ fn mac80211_bss_info(f: &Fields, e: Endian, d: &[u8], out: &mut Vec<u8>) {
     string(out, 0, "wiphy_name");
     out.extend_from_slice(b" vif:");
     string(out, 1, "vif_name");
-    print_num_field(out, "(", NumFmt::Int, ")", f.get(2), "vif_type", e, d, true);
+    print_num_field(
+        out,
+        ("(", NumFmt::Int, ")"),
+        f.get(2),
+        "vif_type",
+        Data(e, d),
+        true,
+    );
     let indent = |out: &mut Vec<u8>| {
         out.push(b'\n');
         out.resize(out.len() + 65, b' ');
@@ -1293,7 +1339,7 @@ fn mac80211_bss_info(f: &Fields, e: Endian, d: &[u8], out: &mut Vec<u8>) {
         let name = MAC80211_FIELDS[i];
         let pre = format!("{name}:");
         let fmt = if hex { NumFmt::AltHex } else { NumFmt::Int };
-        print_num_field(out, &pre, fmt, "", f.get(i), name, e, d, false);
+        print_num_field(out, (&pre, fmt, ""), f.get(i), name, Data(e, d), false);
     };
     indent(out);
     for i in 3..9 {
