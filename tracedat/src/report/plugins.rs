@@ -152,6 +152,17 @@ fn put_num(out: &mut Vec<u8>, fmt: NumFmt, v: u64) {
     };
 }
 
+const NUM_U64: (&str, NumFmt, &str) = ("", NumFmt::U64, "");
+
+/// The hrtimer plugin's `hrtimer=` address: the `timer` field, or `hrtimer` on older kernels.
+fn hrtimer_address(out: &mut Vec<u8>, f: &Fields, d: Data) {
+    out.extend_from_slice(b"hrtimer=");
+    let hex = ("", NumFmt::HexLL, "");
+    if !print_num_field(out, hex, f.get(0), "timer", d, false) {
+        print_num_field(out, hex, f.get(1), "hrtimer", d, true);
+    }
+}
+
 /// A record to read fields from.
 #[derive(Clone, Copy)]
 struct Data<'d>(Endian, &'d [u8]);
@@ -506,73 +517,18 @@ impl Handler {
                 true
             }
             Handler::HrtimerStart(f) => {
-                out.extend_from_slice(b"hrtimer=");
-                if !print_num_field(
-                    out,
-                    ("", NumFmt::HexLL, ""),
-                    f.get(0),
-                    "timer",
-                    Data(e, d),
-                    false,
-                ) {
-                    print_num_field(
-                        out,
-                        ("", NumFmt::HexLL, ""),
-                        f.get(1),
-                        "hrtimer",
-                        Data(e, d),
-                        true,
-                    );
-                }
+                hrtimer_address(out, f, Data(e, d));
                 print_func_field(out, " function=", f.get(2), ctx, d);
                 out.extend_from_slice(b" expires=");
-                print_num_field(
-                    out,
-                    ("", NumFmt::U64, ""),
-                    f.get(3),
-                    "expires",
-                    Data(e, d),
-                    true,
-                );
+                print_num_field(out, NUM_U64, f.get(3), "expires", Data(e, d), true);
                 out.extend_from_slice(b" softexpires=");
-                print_num_field(
-                    out,
-                    ("", NumFmt::U64, ""),
-                    f.get(4),
-                    "softexpires",
-                    Data(e, d),
-                    true,
-                );
+                print_num_field(out, NUM_U64, f.get(4), "softexpires", Data(e, d), true);
                 false
             }
             Handler::HrtimerExpire(f) => {
-                out.extend_from_slice(b"hrtimer=");
-                if !print_num_field(
-                    out,
-                    ("", NumFmt::HexLL, ""),
-                    f.get(0),
-                    "timer",
-                    Data(e, d),
-                    false,
-                ) {
-                    print_num_field(
-                        out,
-                        ("", NumFmt::HexLL, ""),
-                        f.get(1),
-                        "hrtimer",
-                        Data(e, d),
-                        true,
-                    );
-                }
+                hrtimer_address(out, f, Data(e, d));
                 out.extend_from_slice(b" now=");
-                print_num_field(
-                    out,
-                    ("", NumFmt::U64, ""),
-                    f.get(2),
-                    "now",
-                    Data(e, d),
-                    true,
-                );
+                print_num_field(out, NUM_U64, f.get(2), "now", Data(e, d), true);
                 print_func_field(out, " function=", f.get(3), ctx, d);
                 false
             }
