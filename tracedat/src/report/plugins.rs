@@ -1392,58 +1392,43 @@ pub fn fgraph_entry(
     out: &mut Vec<u8>,
 ) {
     let e = ctx.endian;
-    if let Some(x) = leaf {
-        let Some((duration, retval)) = exit_vals(xf, ctx, x, out) else {
-            out.push(b'!');
-            return;
-        };
-        graph_overhead(out, Some(duration));
-        graph_duration(out, duration);
-        let Some(depth) = get_val(out, ef.get(1), "depth", e, data, true) else {
-            out.push(b'!');
-            return;
-        };
-        indent_depth(out, depth);
-        let Some(func) = get_val(out, ef.get(0), "func", e, data, true) else {
-            out.push(b'!');
-            return;
-        };
-        match ctx.syms.find_func(func) {
-            Some((name, _)) => {
-                let _ = write!(out, "{name}();");
-            }
-            None => {
-                let _ = write!(out, "{func:x}();");
-            }
+    // A leaf prints its duration and `func();`, a nested entry a blank time and `func() {`.
+    let (retval, tail) = match leaf {
+        Some(x) => {
+            let Some((duration, retval)) = exit_vals(xf, ctx, x, out) else {
+                out.push(b'!');
+                return;
+            };
+            graph_overhead(out, Some(duration));
+            graph_duration(out, duration);
+            (retval, &b"();"[..])
         }
-        if ctx.opts.depth {
-            let _ = write!(out, " ({})", depth as i64);
+        None => {
+            graph_overhead(out, None);
+            out.extend_from_slice(b"           |  ");
+            (None, &b"() {"[..])
         }
-        graph_retval(out, ctx, retval);
-    } else {
-        graph_overhead(out, None);
-        out.extend_from_slice(b"           |  ");
-        let Some(depth) = get_val(out, ef.get(1), "depth", e, data, true) else {
-            out.push(b'!');
-            return;
-        };
-        indent_depth(out, depth);
-        let Some(func) = get_val(out, ef.get(0), "func", e, data, true) else {
-            out.push(b'!');
-            return;
-        };
-        match ctx.syms.find_func(func) {
-            Some((name, _)) => {
-                let _ = write!(out, "{name}() {{");
-            }
-            None => {
-                let _ = write!(out, "{func:x}() {{");
-            }
-        }
-        if ctx.opts.depth {
-            let _ = write!(out, " ({})", depth as i64);
+    };
+    let Some(depth) = get_val(out, ef.get(1), "depth", e, data, true) else {
+        out.push(b'!');
+        return;
+    };
+    indent_depth(out, depth);
+    let Some(func) = get_val(out, ef.get(0), "func", e, data, true) else {
+        out.push(b'!');
+        return;
+    };
+    match ctx.syms.find_func(func) {
+        Some((name, _)) => out.extend_from_slice(name.as_bytes()),
+        None => {
+            let _ = write!(out, "{func:x}");
         }
     }
+    out.extend_from_slice(tail);
+    if ctx.opts.depth {
+        let _ = write!(out, " ({})", depth as i64);
+    }
+    graph_retval(out, ctx, retval);
 }
 
 /// funcgraph_exit printed on its own (a nested function's closing brace).
