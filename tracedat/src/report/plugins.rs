@@ -604,25 +604,37 @@ impl Handler {
     }
 }
 
-fn write_and_save_comm(f: &Field, d: &[u8], pid: u64, comms: &mut Comms, out: &mut Vec<u8>) {
-    let comm = c_str(field_bytes(f, d));
-    out.extend_from_slice(comm);
-    comms.register(pid as i32, comm);
+/// `comm:pid` as the sched plugins print a task (`write_and_save_comm` + `%lld`), learning the
+/// comm; `None` (after libtraceevent's `!`) when the pid field cannot be read.
+fn task(
+    out: &mut Vec<u8>,
+    comms: &mut Comms,
+    (pid_f, pid_name): (Option<&Field>, &str),
+    comm_f: Option<&Field>,
+    Data(e, d): Data,
+) -> Option<()> {
+    let Some(pid) = get_val(out, pid_f, pid_name, e, d, true) else {
+        out.push(b'!');
+        return None;
+    };
+    if let Some(f) = comm_f {
+        let comm = c_str(field_bytes(f, d));
+        out.extend_from_slice(comm);
+        comms.register(pid as i32, comm);
+        out.push(b':');
+    }
+    let _ = write!(out, "{}", pid as i64);
+    Some(())
 }
 
 fn sched_switch(h: &SchedSwitch, ctx: &Ctx, comms: &mut Comms, d: &[u8], out: &mut Vec<u8>) {
     let e = ctx.endian;
     let f = &h.f;
     // Order in `f`: prev_pid, prev_prio, next_pid, next_prio, prev_comm, prev_state, next_comm.
-    let Some(prev_pid) = get_val(out, f.get(0), "prev_pid", e, d, true) else {
-        out.push(b'!');
+    if task(out, comms, (f.get(0), "prev_pid"), f.get(4), Data(e, d)).is_none() {
         return;
-    };
-    if let Some(c) = f.get(4) {
-        write_and_save_comm(c, d, prev_pid, comms, out);
-        out.push(b':');
     }
-    let _ = write!(out, "{} ", prev_pid as i64);
+    out.push(b' ');
     if let Some(prio) = get_val(out, f.get(1), "prev_prio", e, d, true) {
         let _ = write!(out, "[{}] ", prio as u32 as i32);
     }
@@ -640,15 +652,9 @@ fn sched_switch(h: &SchedSwitch, ctx: &Ctx, comms: &mut Comms, d: &[u8], out: &m
         }
     }
     out.extend_from_slice(b" ==> ");
-    let Some(next_pid) = get_val(out, f.get(2), "next_pid", e, d, true) else {
-        out.push(b'!');
+    if task(out, comms, (f.get(2), "next_pid"), f.get(6), Data(e, d)).is_none() {
         return;
-    };
-    if let Some(c) = f.get(6) {
-        write_and_save_comm(c, d, next_pid, comms, out);
-        out.push(b':');
     }
-    let _ = write!(out, "{}", next_pid as i64);
     if let Some(prio) = get_val(out, f.get(3), "next_prio", e, d, true) {
         let _ = write!(out, " [{}]", prio as u32 as i32);
     }
@@ -675,15 +681,9 @@ fn sched_wakeup(h: &SchedWakeup, ctx: &Ctx, comms: &mut Comms, d: &[u8], out: &m
     let e = ctx.endian;
     let f = &h.f;
     // Order: pid, prio, success, target_cpu, comm (any field).
-    let Some(pid) = get_val(out, f.get(0), "pid", e, d, true) else {
-        out.push(b'!');
+    if task(out, comms, (f.get(0), "pid"), f.get(4), Data(e, d)).is_none() {
         return;
-    };
-    if let Some(c) = f.get(4) {
-        write_and_save_comm(c, d, pid, comms, out);
-        out.push(b':');
     }
-    let _ = write!(out, "{}", pid as i64);
     if let Some(prio) = get_val(out, f.get(1), "prio", e, d, true) {
         let _ = write!(out, " [{}]", prio as i64);
     }
