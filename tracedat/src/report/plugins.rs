@@ -355,31 +355,12 @@ pub fn handler_for(
             false,
         )),
         ("kvm", "kvm_entry") => Handler::KvmEntry(Fields::new(ev, &["vcpu_id", "rip"], false)),
-        ("kvm", "kvm_nested_vmexit") => Handler::KvmNestedVmexit(Fields::new(
-            ev,
-            &[
-                "exit_code",
-                "isa",
-                "exit_info1",
-                "exit_info2",
-                "exit_int_info",
-                "exit_int_info_err",
-                "rip",
-            ],
-            false,
-        )),
-        ("kvm", "kvm_nested_vmexit_inject") => Handler::KvmNestedVmexitInject(Fields::new(
-            ev,
-            &[
-                "exit_code",
-                "isa",
-                "exit_info1",
-                "exit_info2",
-                "exit_int_info",
-                "exit_int_info_err",
-            ],
-            false,
-        )),
+        ("kvm", "kvm_nested_vmexit") => {
+            Handler::KvmNestedVmexit(Fields::new(ev, &KVM_NESTED_FIELDS, false))
+        }
+        ("kvm", "kvm_nested_vmexit_inject") => {
+            Handler::KvmNestedVmexitInject(Fields::new(ev, &KVM_NESTED_FIELDS[..6], false))
+        }
         ("kvm", "kvm_emulate_insn") => Handler::KvmEmulateInsn(Fields::new(
             ev,
             &["rip", "csbase", "len", "flags", "failed", "insn"],
@@ -425,6 +406,17 @@ fn states_from_flags(flags: Option<&[(u64, u8)]>) -> Vec<u8> {
     let len = slots.iter().position(|&c| c == 0).unwrap_or(32);
     slots[..len].to_vec()
 }
+
+/// kvm_nested_vmexit's fields; kvm_nested_vmexit_inject has all but `rip`.
+const KVM_NESTED_FIELDS: [&str; 7] = [
+    "exit_code",
+    "isa",
+    "exit_info1",
+    "exit_info2",
+    "exit_int_info",
+    "exit_int_info_err",
+    "rip",
+];
 
 const MAC80211_FIELDS: [&str; 13] = [
     "wiphy_name",
