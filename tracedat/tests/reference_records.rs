@@ -5,11 +5,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use common::*;
 use regex::Regex;
-use tracedat::{Input, Merge, TimeConfig, TraceFile};
+use tracedat::{Dialect, Input, Merge, TimeConfig, TraceFile};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Rec {
@@ -80,13 +80,22 @@ fn parse_report(out: &[u8]) -> (Option<u32>, Vec<Rec>) {
     (cpus, recs)
 }
 
-fn ours(files: &[&TraceFile<'_>], time: &[TimeConfig], align: bool) -> Vec<(u32, u64, i64)> {
+fn ours(
+    files: &[&TraceFile<'_>],
+    time: &[TimeConfig],
+    align: bool,
+    cpus: Option<(&[u32], Dialect)>,
+) -> Vec<(u32, u64, i64)> {
     let inputs: Vec<Input> = files
         .iter()
         .zip(time)
         .map(|(f, t)| Input { file: f, time: t })
         .collect();
-    let mut m = Merge::for_report(&inputs, align, |_| true).expect("merge");
+    let keep = |i: &tracedat::StreamInfo| match cpus {
+        Some((list, d)) => list.contains(&i.slot(d)),
+        None => true,
+    };
+    let mut m = Merge::for_report(&inputs, align, keep).expect("merge");
     let mut v = Vec::new();
     while let Some((i, r)) = m.peek() {
         v.push((r.cpu, r.ts, r.missed_events));
@@ -121,6 +130,8 @@ struct Case {
     time: Vec<TimeConfig>,
     files: Vec<PathBuf>,
     align: bool,
+    /// `--cpu LIST` (global CPU indexes).
+    cpus: Option<Vec<u32>>,
 }
 
 fn cases(files: &[PathBuf]) -> Vec<Case> {
@@ -132,6 +143,7 @@ fn cases(files: &[PathBuf]) -> Vec<Case> {
             time: vec![TimeConfig::default()],
             files: vec![f.clone()],
             align: false,
+            cpus: None,
         });
     }
     // Timestamp options on a few files with different clocks, versions and compressions.
@@ -152,6 +164,7 @@ fn cases(files: &[PathBuf]) -> Vec<Case> {
             time: vec![t],
             files: vec![f.clone()],
             align,
+            cpus: None,
         };
         v.push(one(
             "--raw-ts",
@@ -200,6 +213,7 @@ fn cases(files: &[PathBuf]) -> Vec<Case> {
             ],
             files: vec![f.clone(), f.clone()],
             align: false,
+            cpus: None,
         });
         v.push(Case {
             name: "two inputs, ties".into(),
@@ -207,6 +221,33 @@ fn cases(files: &[PathBuf]) -> Vec<Case> {
             time: vec![TimeConfig::default(), TimeConfig::default()],
             files: vec![f.clone(), f.clone()],
             align: false,
+            cpus: None,
+        });
+    }
+    // --cpu selects global CPU indexes, which 3.1.6 and 3.3.1 count differently when a file
+    // has fewer CPU slots than CPUs (v7 BUFFER lists only CPUs with data).
+    for f in files.iter().filter(|p| {
+        let n = p.file_name().unwrap().to_string_lossy();
+        n.starts_with("djseb")
+            || n.starts_with("hip24_masterarbeit_host")
+            || n.starts_with("fg_write")
+    }) {
+        let list = vec![0u32, 2, 7, 9, 12, 17, 23, 30];
+        v.push(Case {
+            name: "--cpu".into(),
+            args: vec!["--cpu".into(), "0,2,7,9,12,17,23,30".into()],
+            time: vec![TimeConfig::default()],
+            files: vec![f.clone()],
+            align: false,
+            cpus: Some(list.clone()),
+        });
+        v.push(Case {
+            name: "two inputs, --cpu".into(),
+            args: vec!["--cpu".into(), "0,2,7,9,12,17,23,30".into()],
+            time: vec![TimeConfig::default(), TimeConfig::default()],
+            files: vec![f.clone(), f.clone()],
+            align: false,
+            cpus: Some(list),
         });
     }
     v
@@ -256,7 +297,17 @@ fn run_case(r: &Reference, c: &Case) -> Result<Option<usize>, String> {
             parsed[0].cpus()
         ));
     }
-    let got = ours(&refs, &c.time, c.align);
+    let dialect = if r.name == "3.1.6" {
+        Dialect::V3_1
+    } else {
+        Dialect::V3_3
+    };
+    let got = ours(
+        &refs,
+        &c.time,
+        c.align,
+        c.cpus.as_deref().map(|l| (l, dialect)),
+    );
     compare(
         &format!("{} {} [{}]", r.name, c.files[0].display(), c.name),
         &want,
