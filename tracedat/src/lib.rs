@@ -40,3 +40,18 @@ pub enum Dialect {
     #[default]
     V3_3,
 }
+
+#[cfg(test)]
+mod thread_safety {
+    fn sync<T: Sync>() {}
+    fn send<T: Send>() {}
+
+    /// Several threads may share a parsed file and each walk their own CPUs.
+    #[test]
+    fn file_is_sync_streams_are_send() {
+        sync::<crate::TraceFile<'static>>();
+        send::<crate::TraceFile<'static>>();
+        send::<crate::CpuStream<'static>>();
+        send::<crate::Merge<'static>>();
+    }
+}

@@ -50,7 +50,11 @@ fn latency_text_matches_trace_cmd() {
                 continue;
             }
             if out != ours {
-                let i = out.iter().zip(&ours).position(|(a, b)| a != b).unwrap_or(out.len().min(ours.len()));
+                let i = out
+                    .iter()
+                    .zip(&ours)
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(out.len().min(ours.len()));
                 panic!(
                     "{} {}: output differs at byte {i} (reference {} bytes, ours {}):\n  reference: {:?}\n  ours:      {:?}",
                     r.name,

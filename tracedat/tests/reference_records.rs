@@ -39,8 +39,15 @@ impl Ts {
     }
 }
 
-/// Parses `report -R -t` output: the first cpus= line and the records.
+/// Parses `report -R -t` output: the first cpus= line and the records (and whether the
+/// first record's timestamp was printed as `secs.nsecs`, i.e. in µs mode).
 fn parse_report(out: &[u8]) -> (Option<u32>, Vec<Rec>) {
+    parse_report_clock(out).0
+}
+
+type Parsed = ((Option<u32>, Vec<Rec>), Option<bool>);
+
+fn parse_report_clock(out: &[u8]) -> Parsed {
     let text = String::from_utf8_lossy(out);
     let line_re =
         Regex::new(r"-\d+\s+\[(\d{3,})\](-0x[0-9a-f]+)?(\s*)(\d*)(?:\.(\d{9}))?:").unwrap();
@@ -49,6 +56,7 @@ fn parse_report(out: &[u8]) -> (Option<u32>, Vec<Rec>) {
     let mut cpus = None;
     let mut recs = Vec::new();
     let mut pending: Option<i64> = None;
+    let mut usecs = None;
     for line in text.lines() {
         if let Some(c) = cpus_re.captures(line) {
             cpus = cpus.or(c[1].parse().ok());
@@ -61,6 +69,7 @@ fn parse_report(out: &[u8]) -> (Option<u32>, Vec<Rec>) {
         if let Some(c) = line_re.captures(line) {
             let cpu: u32 = c[1].parse().unwrap();
             let glued = c.get(2).is_some() && c[3].is_empty() && c[4].is_empty();
+            usecs = usecs.or(Some(c.get(5).is_some()));
             let ts = if glued {
                 Ts::Glued(c[2][3..].to_string())
             } else {
@@ -77,7 +86,7 @@ fn parse_report(out: &[u8]) -> (Option<u32>, Vec<Rec>) {
             });
         }
     }
-    (cpus, recs)
+    ((cpus, recs), usecs)
 }
 
 fn ours(
@@ -269,7 +278,7 @@ fn run_case(r: &Reference, c: &Case) -> Result<Option<usize>, String> {
     }
     let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
     let (out, err, ok) = r.run(&a);
-    let (cpus, want) = parse_report(&out);
+    let ((cpus, want), usecs) = parse_report_clock(&out);
     let Some(cpus) = cpus else {
         // The reference cannot read it (3.1.6 and zlib): nothing to compare.
         eprintln!(
@@ -296,6 +305,19 @@ fn run_case(r: &Reference, c: &Case) -> Result<Option<usize>, String> {
             cpus,
             parsed[0].cpus()
         ));
+    }
+    // The timestamp format tells whether trace-cmd settled on µs display.
+    let ci = parsed[0].clock_info(c.time[0].raw_ts, c.time[0].ts2secs.is_some());
+    if let Some(u) = usecs {
+        if u != ci.in_usecs {
+            return Err(format!(
+                "{} {} [{}]: trace-cmd prints µs timestamps: {u}, our clock_info says {:?}",
+                r.name,
+                c.files[0].display(),
+                c.name,
+                ci
+            ));
+        }
     }
     let dialect = if r.name == "3.1.6" {
         Dialect::V3_1
