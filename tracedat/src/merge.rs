@@ -337,6 +337,11 @@ impl<'f> Merge<'f> {
         self.streams[i].peek()
     }
 
+    /// `report --debug` details of the current record of stream `i`.
+    pub fn debug_info(&self, i: usize) -> Option<crate::stream::RecordDebug> {
+        self.streams[i].debug_info(false)
+    }
+
     /// Consumes the current record of stream `i` (normally [`Merge::next_index`], or the
     /// stream of a record found by `peek_following*`).
     #[inline]
