@@ -306,16 +306,24 @@ fn run_case(r: &Reference, c: &Case) -> Result<Option<usize>, String> {
             parsed[0].cpus()
         ));
     }
-    // The timestamp format tells whether trace-cmd settled on µs display.
+    // The timestamp format tells whether trace-cmd settled on µs display. Not for a file with
+    // an empty TRACECLOCK option: trace-cmd then tokenizes the uninitialised bytes of a
+    // malloc(0) buffer, and its choice varies from run to run.
     let ci = parsed[0].clock_info(c.time[0].raw_ts, c.time[0].ts2secs.is_some());
-    if let Some(u) = usecs {
+    let empty_clock = parsed[0]
+        .options()
+        .iter()
+        .any(|o| o.id == tracedat::file::options::id::TRACECLOCK && o.data.is_empty());
+    if let Some(u) = usecs.filter(|_| !empty_clock) {
         if u != ci.in_usecs {
             return Err(format!(
-                "{} {} [{}]: trace-cmd prints µs timestamps: {u}, our clock_info says {:?}",
+                "{} {} [{}]: trace-cmd prints µs timestamps: {u}, our clock_info says {:?}; \
+                 first lines: {:?}",
                 r.name,
                 c.files[0].display(),
                 c.name,
-                ci
+                ci,
+                String::from_utf8_lossy(&out).lines().take(3).collect::<Vec<_>>()
             ));
         }
     }
