@@ -323,7 +323,10 @@ fn run_case(r: &Reference, c: &Case) -> Result<Option<usize>, String> {
                 c.files[0].display(),
                 c.name,
                 ci,
-                String::from_utf8_lossy(&out).lines().take(3).collect::<Vec<_>>()
+                String::from_utf8_lossy(&out)
+                    .lines()
+                    .take(3)
+                    .collect::<Vec<_>>()
             ));
         }
     }

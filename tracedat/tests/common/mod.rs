@@ -147,9 +147,17 @@ pub fn conversions(refs: &[Reference]) -> Vec<PathBuf> {
         ("func_sched", "v6", &["--file-version", "6"]),
         ("kprobe_read", "none", &["--compression", "none"]),
         ("hebel23_driver_trace", "v7", &[]),
-        ("wsdias_labsisop_sched_fifo_trace", "zlib", &["--compression", "zlib"]),
+        (
+            "wsdias_labsisop_sched_fifo_trace",
+            "zlib",
+            &["--compression", "zlib"],
+        ),
         ("tiagovignatti_intel_gpu_tools_trace", "v7", &[]),
-        ("arm_software_trappy_tests_trace_thermal", "none", &["--compression", "none"]),
+        (
+            "arm_software_trappy_tests_trace_thermal",
+            "none",
+            &["--compression", "none"],
+        ),
         ("djseb_kernel_shark_trace1", "v6", &["--file-version", "6"]),
         ("instances", "v6", &["--file-version", "6"]),
         ("instances", "none", &["--compression", "none"]),
@@ -173,7 +181,13 @@ pub fn conversions(refs: &[Reference]) -> Vec<PathBuf> {
             let dst = dir.join(format!("{stem}.{suffix}.dat"));
             if !dst.exists() {
                 let tmp = dst.with_extension("tmp");
-                let mut a = vec!["convert", "-i", src.to_str().unwrap(), "-o", tmp.to_str().unwrap()];
+                let mut a = vec![
+                    "convert",
+                    "-i",
+                    src.to_str().unwrap(),
+                    "-o",
+                    tmp.to_str().unwrap(),
+                ];
                 a.extend_from_slice(args);
                 let (_, err, ok) = conv.run(&a);
                 if !ok || !tmp.exists() {
