@@ -51,7 +51,7 @@ fn parse_report_clock(out: &[u8]) -> Parsed {
     let text = String::from_utf8_lossy(out);
     let line_re =
         Regex::new(r"-\d+\s+\[(\d{3,})\](-0x[0-9a-f]+)?(\s*)(\d*)(?:\.(\d{9}))?:").unwrap();
-    let drop_re = Regex::new(r"^CPU:(\d+) \[(?:(\d+) )?EVENTS DROPPED\]$").unwrap();
+    let drop_re = Regex::new(r"^(?:.*: |\s*)CPU:(\d+) \[(?:(\d+) )?EVENTS DROPPED\]$").unwrap();
     let cpus_re = Regex::new(r"^(?:.*: )?cpus=(\d+)$").unwrap();
     let mut cpus = None;
     let mut recs = Vec::new();

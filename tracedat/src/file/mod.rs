@@ -1335,13 +1335,20 @@ impl<'a> TraceFile<'a> {
 
     /// Where each CPU's pages are, per buffer and per entry of [`Buffer::cpus`]: compressed
     /// data gets the virtual offsets trace-cmd gives it (from the page size on, each CPU
-    /// page-aligned after the previous one, top buffer first).
+    /// page-aligned after the previous one; every instance starts where the top ended, so
+    /// instances overlap each other as in trace-cmd).
     pub(crate) fn layout(&self) -> Result<&[Vec<CpuLayout>]> {
         self.layout
             .get_or_init(|| {
                 let mut next = self.header.page_size as u64;
+                let mut after_top = next;
                 let mut all = Vec::with_capacity(self.buffers.len());
-                for b in &self.buffers {
+                for (bi, b) in self.buffers.iter().enumerate() {
+                    // Each instance handle is a copy of the top handle made after the top's
+                    // data was set up: they all continue from where the top ended.
+                    if bi > 0 {
+                        next = after_top;
+                    }
                     let mut v = Vec::new();
                     if let BufferData::Flyrecord { cpus, compressed } = &b.data {
                         for c in cpus {
@@ -1374,6 +1381,9 @@ impl<'a> TraceFile<'a> {
                         }
                     }
                     all.push(v);
+                    if bi == 0 {
+                        after_top = next;
+                    }
                 }
                 Ok(all)
             })
