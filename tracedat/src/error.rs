@@ -175,6 +175,21 @@ pub enum Error {
     Missing(String),
 }
 
+impl Error {
+    /// The line trace-cmd prints on stdout (with `printf`) when it meets this error, if it
+    /// prints one: "File possibly truncated. Need at least N, but file size is M."
+    pub fn trace_cmd_stdout(&self) -> Option<String> {
+        match self {
+            Error::CpuDataTruncated {
+                need, file_size, ..
+            } => Some(format!(
+                "File possibly truncated. Need at least {need}, but file size is {file_size}."
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// Result alias of this crate's reader.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

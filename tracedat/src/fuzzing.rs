@@ -68,6 +68,7 @@ pub fn exercise(data: &[u8]) -> Seen {
             seen.bytes += r.data.len() as u64;
             assert!(seen.records <= limit, "record walk does not advance");
             let odd = r.ts & 1 == 1;
+            let _ = m.debug_info(i);
             let follow = m.peek_following_in_source(i).map(|(k, _)| k);
             let _ = m.peek_following(i);
             m.consume(i);

@@ -74,8 +74,9 @@ pub struct Merge<'f> {
     streams: Vec<CpuStream<'f>>,
     info: Vec<StreamInfo>,
     sources: Vec<SourceInfo>,
-    /// Indexed binary min-heap of streams that have a record, keyed by (ts, index).
-    heap: Vec<u32>,
+    /// Indexed binary min-heap of the streams that have a record: (head ts, stream index),
+    /// compared as a tuple so ties go to the lower index.
+    heap: Vec<(u64, u32)>,
     pos: Vec<u32>,
     warnings: Vec<Warning>,
 }
@@ -232,29 +233,24 @@ impl<'f> Merge<'f> {
         self.pos = vec![NOT_IN_HEAP; self.streams.len()];
         self.heap.clear();
         for i in 0..self.streams.len() {
-            if self.streams[i].peek_ts().is_some() {
+            if let Some(ts) = self.streams[i].peek_ts() {
                 self.pos[i] = self.heap.len() as u32;
-                self.heap.push(i as u32);
+                self.heap.push((ts, i as u32));
                 self.sift_up(self.heap.len() - 1);
             }
         }
     }
 
-    #[inline]
-    fn key(&self, i: u32) -> (u64, u32) {
-        (self.streams[i as usize].peek_ts().unwrap_or(u64::MAX), i)
-    }
-
     fn swap(&mut self, a: usize, b: usize) {
         self.heap.swap(a, b);
-        self.pos[self.heap[a] as usize] = a as u32;
-        self.pos[self.heap[b] as usize] = b as u32;
+        self.pos[self.heap[a].1 as usize] = a as u32;
+        self.pos[self.heap[b].1 as usize] = b as u32;
     }
 
     fn sift_up(&mut self, mut at: usize) {
         while at > 0 {
             let parent = (at - 1) / 2;
-            if self.key(self.heap[at]) < self.key(self.heap[parent]) {
+            if self.heap[at] < self.heap[parent] {
                 self.swap(at, parent);
                 at = parent;
             } else {
@@ -272,10 +268,10 @@ impl<'f> Merge<'f> {
             }
             let r = l + 1;
             let mut m = l;
-            if r < n && self.key(self.heap[r]) < self.key(self.heap[l]) {
+            if r < n && self.heap[r] < self.heap[l] {
                 m = r;
             }
-            if self.key(self.heap[m]) < self.key(self.heap[at]) {
+            if self.heap[m] < self.heap[at] {
                 self.swap(m, at);
                 at = m;
             } else {
@@ -321,7 +317,7 @@ impl<'f> Merge<'f> {
     /// The stream holding the globally next record.
     #[inline]
     pub fn next_index(&self) -> Option<usize> {
-        self.heap.first().map(|&i| i as usize)
+        self.heap.first().map(|&(_, i)| i as usize)
     }
 
     /// The globally next record and its stream.
@@ -337,10 +333,16 @@ impl<'f> Merge<'f> {
         self.streams[i].peek()
     }
 
-    /// The current record of stream `i` followed by the rest of its page.
+    /// The current record of stream `i` followed by the rest of the memory trace-cmd would
+    /// hold it in (see [`crate::CpuStream::peek_page_tail`]).
     #[inline]
     pub fn head_page_tail(&self, i: usize) -> Option<&[u8]> {
         self.streams[i].peek_page_tail()
+    }
+
+    /// `report --debug` details of the current record of stream `i`.
+    pub fn debug_info(&self, i: usize) -> Option<crate::stream::RecordDebug> {
+        self.streams[i].debug_info(false)
     }
 
     /// Consumes the current record of stream `i` (normally [`Merge::next_index`], or the
@@ -353,18 +355,27 @@ impl<'f> Merge<'f> {
             return;
         }
         let at = at as usize;
-        if self.streams[i].peek_ts().is_none() {
-            let last = self.heap.len() - 1;
-            self.swap(at, last);
-            self.heap.pop();
-            self.pos[i] = NOT_IN_HEAP;
-            if at < self.heap.len() {
-                self.sift_down(at);
-                self.sift_up(at);
+        match self.streams[i].peek_ts() {
+            None => {
+                let last = self.heap.len() - 1;
+                self.swap(at, last);
+                self.heap.pop();
+                self.pos[i] = NOT_IN_HEAP;
+                if at < self.heap.len() {
+                    self.sift_down(at);
+                    self.sift_up(at);
+                }
             }
-        } else {
-            self.sift_down(at);
-            self.sift_up(at);
+            Some(ts) => {
+                let old = self.heap[at].0;
+                self.heap[at].0 = ts;
+                // A CPU's next record is rarely earlier than its last: usually sift down.
+                if ts >= old {
+                    self.sift_down(at);
+                } else {
+                    self.sift_up(at);
+                }
+            }
         }
     }
 

@@ -557,6 +557,11 @@ impl<'p> PageDecoder<'p> {
             if ty == 1 {
                 continue;
             }
+            if next < ptr {
+                // array[0] below 4: the length wrapped around.
+                self.fault = Some(PageFault::NegativeLength(curr));
+                return None;
+            }
             if self.start as usize + next as usize > self.page.len() {
                 self.fault = Some(PageFault::PayloadOutside(curr, length));
                 return None;
@@ -793,6 +798,12 @@ mod tests {
         let (ev, fault) = decode_all(&p, f);
         assert_eq!(fault, None);
         assert_eq!(ev, vec![(12, 0, 4, 0), (12 + (1 << 27) + 1, 16, 4, 0)]);
+        // A data event whose length word is below 4 wraps around (found by fuzzing).
+        let words = [w(3, 0, 0), 2, 0, 0];
+        let p = page(e, true, 10, 16, &words, 64);
+        let (ev, fault) = decode_all(&p, f);
+        assert!(ev.is_empty());
+        assert_eq!(fault, Some(PageFault::NegativeLength(0)));
     }
 
     #[test]

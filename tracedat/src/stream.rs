@@ -211,6 +211,36 @@ fn host_sync(t: &TimeShift, ts: u64, cpu: u32) -> u64 {
     }
 }
 
+/// What `report --debug` shows about a record and its page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordDebug {
+    /// `record->offset & ~(page_size - 1)`.
+    pub page_offset: u64,
+    /// `record->offset & (page_size - 1)`.
+    pub offset_in_page: u64,
+    /// The page header's timestamp, raw (`tracecmd_page_ts`).
+    pub page_ts: u64,
+    /// The record is the first data event of its page (`tracecmd_record_at_buffer_start`).
+    pub first_in_page: bool,
+    /// The `time_delta` of its event header (`tracecmd_record_ts_delta`).
+    pub ts_delta: u32,
+    /// Its payload size (`record->size`).
+    pub size: u32,
+    /// The padding and time events right after it, up to the next data event.
+    pub following: Vec<RawMeta>,
+}
+
+/// A non-data ring-buffer entry (`struct kbuffer_raw_info`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawMeta {
+    /// 29 padding, 30 time extend, 31 time stamp.
+    pub type_len: u32,
+    /// Delta (or, for a time stamp, the absolute time).
+    pub delta: u64,
+    /// Padding length (`array[0]`), 0 for time events.
+    pub length: i32,
+}
+
 /// A decoded record waiting in a stream: where its payload is, not a borrow of it.
 #[derive(Clone, Copy, Debug)]
 struct Rec {
@@ -222,6 +252,11 @@ struct Rec {
     slot: u8,
     missed: i64,
     offset: u64,
+    /// Where its page starts in the plain bytes or slot buffer, and its header's data offset.
+    page_at: usize,
+    curr: u32,
+    /// Data offset of the page's first data event (kbuffer `first`).
+    first: u32,
 }
 
 struct ZSlot {
@@ -269,6 +304,8 @@ pub struct CpuStream<'f> {
     page_at: usize,
     page_loaded: bool,
     page_slot: u8,
+    /// Data offset of the current page's first data event, once seen.
+    page_first: Option<u32>,
     st: PageState,
     cur: Option<Rec>,
     nxt: Option<Rec>,
@@ -327,6 +364,7 @@ impl<'f> CpuStream<'f> {
             page_at: 0,
             page_loaded: false,
             page_slot: 0,
+            page_first: None,
             st: PageState::default(),
             cur: None,
             nxt: None,
@@ -546,6 +584,7 @@ impl<'f> CpuStream<'f> {
         }
         self.st = d.state();
         self.page_loaded = true;
+        self.page_first = None;
         Ok(())
     }
 
@@ -582,6 +621,9 @@ impl<'f> CpuStream<'f> {
                             .base
                             .wrapping_add(self.page_off)
                             .wrapping_add(start as u64 + ev.curr as u64),
+                        page_at: self.page_at,
+                        curr: ev.curr,
+                        first: *self.page_first.get_or_insert(ev.curr),
                     });
                     return;
                 }
@@ -598,6 +640,67 @@ impl<'f> CpuStream<'f> {
                 }
             }
         }
+    }
+
+    /// What `report --debug`/`--boundary` print about the current record (`after`: the
+    /// record after it).
+    pub fn debug_info(&self, after: bool) -> Option<RecordDebug> {
+        let r = if after { self.nxt? } else { self.cur? };
+        let page = page_slice(&self.src, r.slot, r.page_at, self.page_size);
+        let e = self.fmt.endian;
+        let start = self.fmt.data_start();
+        let hdr = e.u32(page, start + r.curr as usize).unwrap_or(0);
+        let big = e == crate::Endian::Big;
+        let split = |w: u32| -> (u32, u32) {
+            if big {
+                (w >> 27, w & ((1 << 27) - 1))
+            } else {
+                (w & 0x1f, w >> 5)
+            }
+        };
+        let ps = self.page_size as u64;
+        let page_offset = r.offset & !(ps.wrapping_sub(1));
+        let d = PageDecoder::load(page, self.fmt);
+        let size = d.size();
+        // kbuffer_raw_get from the record on: the time and padding entries before the next
+        // data event.
+        let mut following = Vec::new();
+        let mut at = r.at - r.page_at - start + r.len as usize;
+        while at < size as usize && following.len() < 64 {
+            let Some(w) = e.u32(page, start + at) else {
+                break;
+            };
+            let (t, delta) = split(w);
+            let a = e.u32(page, start + at + 4).unwrap_or(0);
+            let (delta, length, adv): (u64, i32, i64) = match t {
+                crate::ring_buffer::TYPE_PADDING => (delta as u64, a as i32, 4 + a as i32 as i64),
+                crate::ring_buffer::TYPE_TIME_EXTEND => (((a as u64) << 27) + delta as u64, 0, 8),
+                crate::ring_buffer::TYPE_TIME_STAMP => (
+                    (((a as u64) << 27) + delta as u64) | (r.raw_ts & (0xf8 << 56)),
+                    0,
+                    8,
+                ),
+                _ => break,
+            };
+            following.push(RawMeta {
+                type_len: t,
+                delta,
+                length,
+            });
+            if adv <= 0 {
+                break;
+            }
+            at += adv as usize;
+        }
+        Some(RecordDebug {
+            page_offset,
+            page_ts: e.u64(page, 0).unwrap_or(0),
+            first_in_page: r.curr == r.first,
+            offset_in_page: r.offset & ps.wrapping_sub(1),
+            ts_delta: split(hdr).1,
+            size: r.len,
+            following,
+        })
     }
 
     /// Timestamp of the CPU's last record (`tracecmd_read_cpu_last`: the last page with a

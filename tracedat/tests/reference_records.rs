@@ -5,11 +5,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use common::*;
 use regex::Regex;
-use tracedat::{Input, Merge, TimeConfig, TraceFile};
+use tracedat::{Dialect, Input, Merge, TimeConfig, TraceFile};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Rec {
@@ -39,16 +39,24 @@ impl Ts {
     }
 }
 
-/// Parses `report -R -t` output: the first cpus= line and the records.
+/// Parses `report -R -t` output: the first cpus= line and the records (and whether the
+/// first record's timestamp was printed as `secs.nsecs`, i.e. in µs mode).
 fn parse_report(out: &[u8]) -> (Option<u32>, Vec<Rec>) {
+    parse_report_clock(out).0
+}
+
+type Parsed = ((Option<u32>, Vec<Rec>), Option<bool>);
+
+fn parse_report_clock(out: &[u8]) -> Parsed {
     let text = String::from_utf8_lossy(out);
     let line_re =
         Regex::new(r"-\d+\s+\[(\d{3,})\](-0x[0-9a-f]+)?(\s*)(\d*)(?:\.(\d{9}))?:").unwrap();
-    let drop_re = Regex::new(r"^CPU:(\d+) \[(?:(\d+) )?EVENTS DROPPED\]$").unwrap();
+    let drop_re = Regex::new(r"^(?:.*: |\s*)CPU:(\d+) \[(?:(\d+) )?EVENTS DROPPED\]$").unwrap();
     let cpus_re = Regex::new(r"^(?:.*: )?cpus=(\d+)$").unwrap();
     let mut cpus = None;
     let mut recs = Vec::new();
     let mut pending: Option<i64> = None;
+    let mut usecs = None;
     for line in text.lines() {
         if let Some(c) = cpus_re.captures(line) {
             cpus = cpus.or(c[1].parse().ok());
@@ -61,6 +69,7 @@ fn parse_report(out: &[u8]) -> (Option<u32>, Vec<Rec>) {
         if let Some(c) = line_re.captures(line) {
             let cpu: u32 = c[1].parse().unwrap();
             let glued = c.get(2).is_some() && c[3].is_empty() && c[4].is_empty();
+            usecs = usecs.or(Some(c.get(5).is_some()));
             let ts = if glued {
                 Ts::Glued(c[2][3..].to_string())
             } else {
@@ -77,16 +86,25 @@ fn parse_report(out: &[u8]) -> (Option<u32>, Vec<Rec>) {
             });
         }
     }
-    (cpus, recs)
+    ((cpus, recs), usecs)
 }
 
-fn ours(files: &[&TraceFile<'_>], time: &[TimeConfig], align: bool) -> Vec<(u32, u64, i64)> {
+fn ours(
+    files: &[&TraceFile<'_>],
+    time: &[TimeConfig],
+    align: bool,
+    cpus: Option<(&[u32], Dialect)>,
+) -> Vec<(u32, u64, i64)> {
     let inputs: Vec<Input> = files
         .iter()
         .zip(time)
         .map(|(f, t)| Input { file: f, time: t })
         .collect();
-    let mut m = Merge::for_report(&inputs, align, |_| true).expect("merge");
+    let keep = |i: &tracedat::StreamInfo| match cpus {
+        Some((list, d)) => list.contains(&i.slot(d)),
+        None => true,
+    };
+    let mut m = Merge::for_report(&inputs, align, keep).expect("merge");
     let mut v = Vec::new();
     while let Some((i, r)) = m.peek() {
         v.push((r.cpu, r.ts, r.missed_events));
@@ -121,6 +139,8 @@ struct Case {
     time: Vec<TimeConfig>,
     files: Vec<PathBuf>,
     align: bool,
+    /// `--cpu LIST` (global CPU indexes).
+    cpus: Option<Vec<u32>>,
 }
 
 fn cases(files: &[PathBuf]) -> Vec<Case> {
@@ -132,6 +152,7 @@ fn cases(files: &[PathBuf]) -> Vec<Case> {
             time: vec![TimeConfig::default()],
             files: vec![f.clone()],
             align: false,
+            cpus: None,
         });
     }
     // Timestamp options on a few files with different clocks, versions and compressions.
@@ -152,6 +173,7 @@ fn cases(files: &[PathBuf]) -> Vec<Case> {
             time: vec![t],
             files: vec![f.clone()],
             align,
+            cpus: None,
         };
         v.push(one(
             "--raw-ts",
@@ -200,6 +222,7 @@ fn cases(files: &[PathBuf]) -> Vec<Case> {
             ],
             files: vec![f.clone(), f.clone()],
             align: false,
+            cpus: None,
         });
         v.push(Case {
             name: "two inputs, ties".into(),
@@ -207,6 +230,33 @@ fn cases(files: &[PathBuf]) -> Vec<Case> {
             time: vec![TimeConfig::default(), TimeConfig::default()],
             files: vec![f.clone(), f.clone()],
             align: false,
+            cpus: None,
+        });
+    }
+    // --cpu selects global CPU indexes, which 3.1.6 and 3.3.1 count differently when a file
+    // has fewer CPU slots than CPUs (v7 BUFFER lists only CPUs with data).
+    for f in files.iter().filter(|p| {
+        let n = p.file_name().unwrap().to_string_lossy();
+        n.starts_with("djseb")
+            || n.starts_with("hip24_masterarbeit_host")
+            || n.starts_with("fg_write")
+    }) {
+        let list = vec![0u32, 2, 7, 9, 12, 17, 23, 30];
+        v.push(Case {
+            name: "--cpu".into(),
+            args: vec!["--cpu".into(), "0,2,7,9,12,17,23,30".into()],
+            time: vec![TimeConfig::default()],
+            files: vec![f.clone()],
+            align: false,
+            cpus: Some(list.clone()),
+        });
+        v.push(Case {
+            name: "two inputs, --cpu".into(),
+            args: vec!["--cpu".into(), "0,2,7,9,12,17,23,30".into()],
+            time: vec![TimeConfig::default(), TimeConfig::default()],
+            files: vec![f.clone(), f.clone()],
+            align: false,
+            cpus: Some(list),
         });
     }
     v
@@ -228,7 +278,7 @@ fn run_case(r: &Reference, c: &Case) -> Result<Option<usize>, String> {
     }
     let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
     let (out, err, ok) = r.run(&a);
-    let (cpus, want) = parse_report(&out);
+    let ((cpus, want), usecs) = parse_report_clock(&out);
     let Some(cpus) = cpus else {
         // The reference cannot read it (3.1.6 and zlib): nothing to compare.
         eprintln!(
@@ -256,7 +306,41 @@ fn run_case(r: &Reference, c: &Case) -> Result<Option<usize>, String> {
             parsed[0].cpus()
         ));
     }
-    let got = ours(&refs, &c.time, c.align);
+    // The timestamp format tells whether trace-cmd settled on µs display. Not for a file with
+    // an empty TRACECLOCK option: trace-cmd then tokenizes the uninitialised bytes of a
+    // malloc(0) buffer, and its choice varies from run to run.
+    let ci = parsed[0].clock_info(c.time[0].raw_ts, c.time[0].ts2secs.is_some());
+    let empty_clock = parsed[0]
+        .options()
+        .iter()
+        .any(|o| o.id == tracedat::file::options::id::TRACECLOCK && o.data.is_empty());
+    if let Some(u) = usecs.filter(|_| !empty_clock) {
+        if u != ci.in_usecs {
+            return Err(format!(
+                "{} {} [{}]: trace-cmd prints µs timestamps: {u}, our clock_info says {:?}; \
+                 first lines: {:?}",
+                r.name,
+                c.files[0].display(),
+                c.name,
+                ci,
+                String::from_utf8_lossy(&out)
+                    .lines()
+                    .take(3)
+                    .collect::<Vec<_>>()
+            ));
+        }
+    }
+    let dialect = if r.name == "3.1.6" {
+        Dialect::V3_1
+    } else {
+        Dialect::V3_3
+    };
+    let got = ours(
+        &refs,
+        &c.time,
+        c.align,
+        c.cpus.as_deref().map(|l| (l, dialect)),
+    );
     compare(
         &format!("{} {} [{}]", r.name, c.files[0].display(), c.name),
         &want,

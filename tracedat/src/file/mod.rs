@@ -18,7 +18,9 @@
 //!
 //! Deviations: trace-cmd parses every metadata section when it opens a v7 file, so a section
 //! that does not decompress fails the open; here sections are decompressed on first access and
-//! the error comes from that accessor. Option payloads trace-cmd would choke on (a TIME_SHIFT
+//! the error comes from that accessor. A BUFFER option that lists a CPU twice fails trace-cmd's
+//! whole open (`report` then prints nothing and exits 0); here only that buffer is
+//! [`BufferData::Unreadable`]. Option payloads trace-cmd would choke on (a TIME_SHIFT
 //! whose sample arrays overrun it) become [`OptionValue::Malformed`] plus a warning.
 
 pub mod compress;
@@ -444,7 +446,16 @@ impl<'a> TraceFile<'a> {
         let top = match self.v6_data(&mut c, tag, self.top_cpus) {
             Ok(data) => {
                 if matches!(data, BufferData::Flyrecord { .. }) && st.saw_traceclock {
-                    self.v6_clock = Some(metadata::sized64(&mut c, "trace clock"));
+                    let clock = metadata::sized64(&mut c, "trace clock");
+                    if let Err(e) = &clock {
+                        // Unless --ts2secs is given, which skips reading the clock.
+                        self.warn(
+                            LogLevel::Warning,
+                            None,
+                            format!("File has trace_clock bug, using local clock ({e})"),
+                        );
+                    }
+                    self.v6_clock = Some(clock);
                 }
                 data
             }
@@ -617,6 +628,22 @@ impl<'a> TraceFile<'a> {
             if let Some((_, off)) = loc {
                 let piece = Piece::ALL[i];
                 self.pieces[i] = self.locate_piece(piece, off)?;
+                // trace-cmd reads a section without looking at its size: only say so.
+                let s = self.section_header(off)?;
+                let end = (off + 16).checked_add(s.size);
+                if end.is_none_or(|e| e > self.data.len() as u64) {
+                    self.warn(
+                        LogLevel::Warning,
+                        Some(Pos::File(off)),
+                        format!(
+                            "section {} ({}) size {:#x} runs past end of file (size {:#x})",
+                            s.id,
+                            id_name(s.id),
+                            s.size,
+                            self.data.len()
+                        ),
+                    );
+                }
             }
         }
         self.setup_v7_buffers()
@@ -1308,13 +1335,20 @@ impl<'a> TraceFile<'a> {
 
     /// Where each CPU's pages are, per buffer and per entry of [`Buffer::cpus`]: compressed
     /// data gets the virtual offsets trace-cmd gives it (from the page size on, each CPU
-    /// page-aligned after the previous one, top buffer first).
+    /// page-aligned after the previous one; every instance starts where the top ended, so
+    /// instances overlap each other as in trace-cmd).
     pub(crate) fn layout(&self) -> Result<&[Vec<CpuLayout>]> {
         self.layout
             .get_or_init(|| {
                 let mut next = self.header.page_size as u64;
+                let mut after_top = next;
                 let mut all = Vec::with_capacity(self.buffers.len());
-                for b in &self.buffers {
+                for (bi, b) in self.buffers.iter().enumerate() {
+                    // Each instance handle is a copy of the top handle made after the top's
+                    // data was set up: they all continue from where the top ended.
+                    if bi > 0 {
+                        next = after_top;
+                    }
                     let mut v = Vec::new();
                     if let BufferData::Flyrecord { cpus, compressed } = &b.data {
                         for c in cpus {
@@ -1347,6 +1381,9 @@ impl<'a> TraceFile<'a> {
                         }
                     }
                     all.push(v);
+                    if bi == 0 {
+                        after_top = next;
+                    }
                 }
                 Ok(all)
             })
@@ -1420,6 +1457,231 @@ impl<'a> TraceFile<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const HEADER_PAGE: &[u8] = b"\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;\n\
+\tfield: local_t commit;\toffset:8;\tsize:8;\tsigned:1;\n\
+\tfield: int overwrite;\toffset:8;\tsize:1;\tsigned:1;\n\
+\tfield: char data;\toffset:16;\tsize:4080;\tsigned:1;\n";
+
+    /// A little-endian uncompressed v7 file: HEADER_INFO, one OPTIONS section with `opts`
+    /// (id, payload) + DONE(`next`), a BUFFER section, and `pages` appended page-aligned
+    /// (their offsets passed to `opts` through the closure).
+    fn v7(
+        opts: impl Fn(&[u64]) -> Vec<(u16, Vec<u8>)>,
+        pages: &[Vec<u8>],
+        next: Option<u64>,
+    ) -> Vec<u8> {
+        let mut f = MAGIC.to_vec();
+        f.extend_from_slice(b"7\0\0\x08");
+        f.extend_from_slice(&4096u32.to_le_bytes());
+        f.extend_from_slice(b"none\0\0");
+        let opt_ptr = f.len();
+        f.extend_from_slice(&0u64.to_le_bytes());
+        let sec = |f: &mut Vec<u8>, id: u16, payload: &[u8]| -> u64 {
+            let at = f.len() as u64;
+            f.extend_from_slice(&id.to_le_bytes());
+            f.extend_from_slice(&0u16.to_le_bytes());
+            f.extend_from_slice(&(-1i32).to_le_bytes());
+            f.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+            f.extend_from_slice(payload);
+            at
+        };
+        let mut hi = b"header_page\0".to_vec();
+        hi.extend_from_slice(&(HEADER_PAGE.len() as u64).to_le_bytes());
+        hi.extend_from_slice(HEADER_PAGE);
+        hi.extend_from_slice(b"header_event\0");
+        hi.extend_from_slice(&0u64.to_le_bytes());
+        let hi_at = sec(&mut f, 16, &hi);
+        let buf_at = sec(&mut f, 3, &[]);
+        let mut offs = Vec::new();
+        for p in pages {
+            f.resize(f.len().next_multiple_of(4096), 0);
+            offs.push(f.len() as u64);
+            f.extend_from_slice(p);
+        }
+        let mut o = Vec::new();
+        let mut put = |id: u16, d: &[u8]| {
+            o.extend_from_slice(&id.to_le_bytes());
+            o.extend_from_slice(&(d.len() as u32).to_le_bytes());
+            o.extend_from_slice(d);
+        };
+        put(16, &hi_at.to_le_bytes());
+        let mut all = vec![buf_at];
+        all.extend_from_slice(&offs);
+        for (id, d) in opts(&all) {
+            put(id, &d);
+        }
+        let opts_at = f.len() as u64;
+        put(0, &next.unwrap_or(0).to_le_bytes());
+        sec(&mut f, 0, &o);
+        f[opt_ptr..opt_ptr + 8].copy_from_slice(&opts_at.to_le_bytes());
+        f
+    }
+
+    fn page(ts: u64, events: &[u32]) -> Vec<u8> {
+        let mut p = vec![0u8; 4096];
+        p[..8].copy_from_slice(&ts.to_le_bytes());
+        p[8..16].copy_from_slice(&((events.len() * 8) as u64).to_le_bytes());
+        for (i, d) in events.iter().enumerate() {
+            // type_len 1 (4 bytes of data), delta d
+            p[16 + 8 * i..20 + 8 * i].copy_from_slice(&(1 | (d << 5)).to_le_bytes());
+        }
+        p
+    }
+
+    fn buffer_opt(name: &str, at: u64, cpus: &[(u32, u64, u64)]) -> Vec<u8> {
+        let mut b = at.to_le_bytes().to_vec();
+        b.extend_from_slice(name.as_bytes());
+        b.extend_from_slice(b"\0local\0");
+        b.extend_from_slice(&4096u32.to_le_bytes());
+        b.extend_from_slice(&(cpus.len() as u32).to_le_bytes());
+        for (c, o, s) in cpus {
+            b.extend_from_slice(&c.to_le_bytes());
+            b.extend_from_slice(&o.to_le_bytes());
+            b.extend_from_slice(&s.to_le_bytes());
+        }
+        b
+    }
+
+    #[test]
+    fn sparse_cpu_lists_get_slots_by_id() {
+        let f = v7(
+            |o| {
+                vec![
+                    (options::id::CPUCOUNT, 2u32.to_le_bytes().to_vec()),
+                    (3, buffer_opt("", o[0], &[(3, o[1], 4096), (1, o[2], 4096)])),
+                    (99, b"?".to_vec()),
+                ]
+            },
+            &[page(100, &[1, 2]), page(50, &[5])],
+            None,
+        );
+        let t = TraceFile::parse(&f).unwrap();
+        let b = t.top();
+        // CPUs 1 and 3 listed out of order: 4 slots; cpus= takes the larger of CPUCOUNT and that.
+        assert_eq!(b.nr_cpus, 4);
+        assert_eq!(t.cpus(), 4);
+        assert_eq!(
+            b.cpus().iter().map(|c| c.cpu).collect::<Vec<_>>(),
+            vec![1, 3]
+        );
+        assert!(t
+            .warnings()
+            .iter()
+            .any(|w| w.message == "unknown option 99"));
+        let time = crate::TimeConfig::default();
+        let mut m = crate::Merge::for_report(
+            &[crate::Input {
+                file: &t,
+                time: &time,
+            }],
+            false,
+            |_| true,
+        )
+        .unwrap();
+        let mut got = Vec::new();
+        while let Some((i, r)) = m.peek() {
+            got.push((r.cpu, r.ts));
+            m.consume(i);
+        }
+        assert_eq!(got, vec![(1, 55), (3, 101), (3, 103)]);
+        // Slots: 3.3.1 counts handle->cpus (4), 3.1.6 max_cpu (also 4 here).
+        assert_eq!(m.info(0).slot_v33, 1);
+    }
+
+    #[test]
+    fn duplicate_cpu_with_data_makes_the_buffer_unreadable() {
+        let f = v7(
+            |o| vec![(3, buffer_opt("", o[0], &[(1, o[1], 4096), (1, o[1], 4096)]))],
+            &[page(100, &[1])],
+            None,
+        );
+        let t = TraceFile::parse(&f).unwrap();
+        assert!(matches!(
+            t.top().data,
+            BufferData::Unreadable(Error::Invalid { .. })
+        ));
+        let time = crate::TimeConfig::default();
+        assert!(crate::Merge::for_report(
+            &[crate::Input {
+                file: &t,
+                time: &time
+            }],
+            false,
+            |_| true
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn options_chain_cycles_are_errors() {
+        // DONE points back at the same options section.
+        let probe = v7(|_| vec![], &[], None);
+        let opts_at = u64::from_le_bytes(probe[24..32].try_into().unwrap());
+        let f = v7(|_| vec![], &[], Some(opts_at));
+        assert!(matches!(TraceFile::parse(&f), Err(Error::Cycle { .. })));
+    }
+
+    #[test]
+    fn missing_top_buffer_is_empty_and_truncated_data_is_reported() {
+        let f = v7(|_| vec![], &[], None);
+        let t = TraceFile::parse(&f).unwrap();
+        assert!(t.top().cpus().is_empty());
+        assert_eq!(t.cpus(), 0);
+        // CPU data claimed beyond the end of the file: "File possibly truncated".
+        let f = v7(
+            |o| vec![(3, buffer_opt("", o[0], &[(0, o[1], 1 << 20)]))],
+            &[page(1, &[1])],
+            None,
+        );
+        let t = TraceFile::parse(&f).unwrap();
+        assert!(matches!(
+            t.top().data,
+            BufferData::Unreadable(Error::CpuDataTruncated { cpu: 0, .. })
+        ));
+        // A size-0 CPU past EOF is fine.
+        let f = v7(
+            |o| vec![(3, buffer_opt("", o[0], &[(0, 1 << 40, 0)]))],
+            &[],
+            None,
+        );
+        let t = TraceFile::parse(&f).unwrap();
+        assert!(matches!(t.top().data, BufferData::Flyrecord { .. }));
+    }
+
+    #[test]
+    fn instances_follow_the_top_buffer() {
+        let f = v7(
+            |o| {
+                vec![
+                    (3, buffer_opt("inst", o[0], &[(0, o[2], 4096)])),
+                    (3, buffer_opt("", o[0], &[(0, o[1], 4096)])),
+                ]
+            },
+            &[page(10, &[1]), page(10, &[1])],
+            None,
+        );
+        let t = TraceFile::parse(&f).unwrap();
+        assert_eq!(t.buffers().len(), 2);
+        assert!(t.buffers()[0].is_top());
+        assert_eq!(t.buffers()[1].name, "inst");
+        let time = crate::TimeConfig::default();
+        let mut m = crate::Merge::for_report(
+            &[crate::Input {
+                file: &t,
+                time: &time,
+            }],
+            false,
+            |_| true,
+        )
+        .unwrap();
+        // Equal timestamps: the top buffer (lower global index) first.
+        let (i, _) = m.peek().unwrap();
+        assert_eq!(m.info(i).buffer, 0);
+        m.consume(i);
+        let (i, _) = m.peek().unwrap();
+        assert_eq!((m.info(i).buffer, m.info(i).slot_v33), (1, 1));
+    }
 
     #[test]
     fn versions_trace_cmd_accepts() {

@@ -130,8 +130,8 @@ pub fn references() -> Vec<Reference> {
     v
 }
 
-/// Conversions of the real files made with the references' `convert` (v6, uncompressed v7,
-/// zlib v7, zstd v7 from v6) into a cache dir under the target dir; made once.
+/// Conversions of real files made with the references' `convert` (v6, uncompressed v7, zlib
+/// v7, zstd v7 from v6) into a cache dir under the target dir; made once per file.
 pub fn conversions(refs: &[Reference]) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("conversions");
     std::fs::create_dir_all(&dir).unwrap();
@@ -139,82 +139,65 @@ pub fn conversions(refs: &[Reference]) -> Vec<PathBuf> {
     let Some(conv) = r33.or(refs.first()) else {
         return Vec::new();
     };
-    let mut out = Vec::new();
-    let Some(shared) = shared_dir() else {
-        return out;
-    };
-    let jobs: Vec<(&str, &str, &[&str])> = vec![
+    // (file stem, suffix of the output, convert options)
+    let jobs: &[(&str, &str, &[&str])] = &[
+        ("fg_sched_mix", "v6", &["--file-version", "6"]),
+        ("fg_sched_mix", "none", &["--compression", "none"]),
+        ("fg_sched_mix", "zlib", &["--compression", "zlib"]),
+        ("func_sched", "v6", &["--file-version", "6"]),
+        ("kprobe_read", "none", &["--compression", "none"]),
+        ("hebel23_driver_trace", "v7", &[]),
         (
-            "qemu-6.1/fg_sched_mix.dat",
-            "fg_sched_mix.v6.dat",
-            &["--file-version", "6"],
-        ),
-        (
-            "qemu-6.1/fg_sched_mix.dat",
-            "fg_sched_mix.none.dat",
-            &["--compression", "none"],
-        ),
-        (
-            "qemu-6.1/fg_sched_mix.dat",
-            "fg_sched_mix.zlib.dat",
+            "wsdias_labsisop_sched_fifo_trace",
+            "zlib",
             &["--compression", "zlib"],
         ),
+        ("tiagovignatti_intel_gpu_tools_trace", "v7", &[]),
         (
-            "qemu-6.1/func_sched.dat",
-            "func_sched.v6.dat",
-            &["--file-version", "6"],
-        ),
-        (
-            "qemu-6.1/kprobe_read.dat",
-            "kprobe_read.none.dat",
+            "arm_software_trappy_tests_trace_thermal",
+            "none",
             &["--compression", "none"],
         ),
-        ("foreign/hebel23_driver_trace.dat", "hebel23.v7.dat", &[]),
-        (
-            "foreign/wsdias_labsisop_sched_fifo_trace.dat",
-            "wsdias.zlib.dat",
-            &["--compression", "zlib"],
-        ),
-        (
-            "foreign/tiagovignatti_intel_gpu_tools_trace.dat",
-            "tiago.v7.dat",
-            &[],
-        ),
-        (
-            "foreign/arm_software_trappy_tests_trace_thermal.dat",
-            "trappy.none.dat",
-            &["--compression", "none"],
-        ),
-        (
-            "foreign/djseb_kernel_shark_trace1.dat",
-            "djseb.v6.dat",
-            &["--file-version", "6"],
-        ),
+        ("djseb_kernel_shark_trace1", "v6", &["--file-version", "6"]),
+        ("instances", "v6", &["--file-version", "6"]),
+        ("instances", "none", &["--compression", "none"]),
+        ("instances", "zlib", &["--compression", "zlib"]),
+        ("events_instance", "v6", &["--file-version", "6"]),
+        ("overflow_overwrite", "v6", &["--file-version", "6"]),
+        ("overflow_nocount", "none", &["--compression", "none"]),
+        ("subbuf_16k", "v6", &["--file-version", "6"]),
+        ("subbuf_16k", "zlib", &["--compression", "zlib"]),
+        ("clock_x86-tsc", "v6", &["--file-version", "6"]),
+        ("clock_counter", "none", &["--compression", "none"]),
     ];
-    for (src, dst, args) in jobs {
-        let src = shared.join("fixtures").join(src);
-        let dst = dir.join(dst);
-        if !src.exists() {
-            continue;
-        }
-        if !dst.exists() {
-            let tmp = dst.with_extension("tmp");
-            let mut a = vec![
-                "convert",
-                "-i",
-                src.to_str().unwrap(),
-                "-o",
-                tmp.to_str().unwrap(),
-            ];
-            a.extend_from_slice(args);
-            let (_, err, ok) = conv.run(&a);
-            if !ok || !tmp.exists() {
-                skip(&format!("{} convert {:?} failed: {err}", conv.name, a));
+    let mut out = Vec::new();
+    let mut done = std::collections::HashSet::new();
+    for src in real_files() {
+        let stem = src.file_stem().unwrap().to_string_lossy().into_owned();
+        for (name, suffix, args) in jobs {
+            if *name != stem || !done.insert((stem.clone(), *suffix)) {
                 continue;
             }
-            std::fs::rename(&tmp, &dst).unwrap();
+            let dst = dir.join(format!("{stem}.{suffix}.dat"));
+            if !dst.exists() {
+                let tmp = dst.with_extension("tmp");
+                let mut a = vec![
+                    "convert",
+                    "-i",
+                    src.to_str().unwrap(),
+                    "-o",
+                    tmp.to_str().unwrap(),
+                ];
+                a.extend_from_slice(args);
+                let (_, err, ok) = conv.run(&a);
+                if !ok || !tmp.exists() {
+                    skip(&format!("{} convert {:?} failed: {err}", conv.name, a));
+                    continue;
+                }
+                std::fs::rename(&tmp, &dst).unwrap();
+            }
+            out.push(dst);
         }
-        out.push(dst);
     }
     out
 }
