@@ -250,6 +250,8 @@ pub fn run(args: ReportArgs, m: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
         align_ts: args.align_ts,
         ts2secs,
         wakeup: args.wakeup,
+        boundary: args.boundary || args.debug,
+        debug: args.debug,
     };
 
     // Map every file first: trace-cmd opens them all before printing anything.

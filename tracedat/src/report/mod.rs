@@ -129,6 +129,10 @@ pub struct Options {
     pub ts2secs: Option<u64>,
     /// `-w`
     pub wakeup: bool,
+    /// `--boundary` (also set by `--debug`): mark the first record of each sub-buffer.
+    pub boundary: bool,
+    /// `--debug`: page and record details.
+    pub debug: bool,
 }
 
 /// Why a report stopped.
@@ -392,6 +396,10 @@ fn run_files(
     let mut teps = Vec::with_capacity(files.len());
     for (i, f) in files.iter().enumerate() {
         let path = &inputs[i].path;
+        if opts.debug {
+            // tracecmd_info() while opening the file; --debug makes trace-cmd print it.
+            let _ = writeln!(o.buf, "version = {}", f.header().version_text);
+        }
         print_warnings(warn, path, &f.warnings().iter().collect::<Vec<_>>());
         if opts.show_page_size {
             let _ = writeln!(
@@ -738,6 +746,9 @@ fn report_events(
             };
             write_prefix(&mut o.buf, Some(name).filter(|n| !n.is_empty()), max_name);
         }
+        if opts.debug {
+            empty_cpus(&mut o.buf, f, 0);
+        }
         let _ = writeln!(o.buf, "cpus={}", f.cpus());
         if f.buffers()
             .first()
@@ -805,6 +816,12 @@ fn report_events(
         }
         if f.buffers().len() > 1 {
             any_instances = true;
+            if opts.debug {
+                // The instance handles are set up right after the top buffer's line.
+                for b in 1..f.buffers().len() {
+                    empty_cpus(&mut o.buf, f, b);
+                }
+            }
         }
     }
     if opts.mode != Mode::Events {
@@ -901,6 +918,18 @@ fn report_events(
             );
         } else if rec.missed_events < 0 {
             let _ = writeln!(line, "CPU:{} [EVENTS DROPPED]", rec.cpu);
+        }
+        let dbg = if opts.boundary || opts.debug {
+            merge.debug_info(i)
+        } else {
+            None
+        };
+        if let Some(d) = dbg.as_ref().filter(|d| d.first_in_page) {
+            let _ = write!(line, "CPU:{} [SUBBUFFER START]", rec.cpu);
+            if opts.debug {
+                let _ = write!(line, " [{}:0x{:x}]", d.page_ts as i64, d.page_offset);
+            }
+            line.push(b'\n');
         }
         let id = st.tep.record_type(rec.data);
         let ev = id.and_then(|id| st.tep.event_by_id(id));
@@ -1056,6 +1085,25 @@ fn report_events(
         if line.last() == Some(&b'\n') {
             line.pop();
         }
+        if let Some(d) = dbg.as_ref().filter(|_| opts.debug) {
+            let _ = write!(
+                line,
+                " [{}:0x{:x}:{}]",
+                d.ts_delta as i32, d.offset_in_page, d.size as i32
+            );
+            for m in &d.following {
+                let (what, label) = match m.type_len {
+                    29 => ("PADDING", "delta"),
+                    30 => ("TIME EXTEND", "delta"),
+                    _ => ("TIME STAMP", "timestamp"),
+                };
+                let _ = write!(
+                    line,
+                    "\n {what}: {label}:{} length:{}",
+                    m.delta as i64, m.length
+                );
+            }
+        }
         // trace_seq_do_printf prints "%.*s": the line ends at its first NUL.
         let end = memchr::memchr(0, &line).unwrap_or(line.len());
         o.buf.extend_from_slice(&line[..end]);
@@ -1095,6 +1143,22 @@ fn common_pid(tep: &Tep<'_>, e: Endian, data: &[u8]) -> i32 {
         .and_then(|e0| e0.format().common_field("common_pid").cloned())
         .and_then(|f| f.read_uint(e, data))
         .unwrap_or(0) as u32 as i32
+}
+
+/// `--debug`: trace-cmd's `init_cpu` reports every CPU slot without data.
+fn empty_cpus(buf: &mut Vec<u8>, f: &TraceFile<'_>, buffer: usize) {
+    let flyrecord = f
+        .buffers()
+        .get(buffer)
+        .is_some_and(|b| matches!(b.data, crate::file::BufferData::Flyrecord { .. }));
+    if !flyrecord {
+        return;
+    }
+    for (cpu, _, size) in f.cpu_data_locations(buffer) {
+        if size == 0 {
+            let _ = writeln!(buf, "CPU {cpu} is empty");
+        }
+    }
 }
 
 /// `print_handle_file`: `"%*s: "` with the name, `"%*s  "` without.
