@@ -201,6 +201,8 @@ struct FileState<'t, 'a> {
     time_fmt: TimeFmt,
     use_trace_clock: bool,
     lat: LatencyFields,
+    /// common_type and common_pid, as libtraceevent finds them (on the lowest-id event).
+    common: CommonFields,
     /// Indexed by event id.
     info: Vec<Option<Box<EvInfo>>>,
     plugin_state: State,
@@ -233,7 +235,6 @@ fn build_tep<'a>(
     f: &'a TraceFile<'_>,
     path: &str,
     opts: &Options,
-    warn: &mut dyn Write,
 ) -> Result<(Tep<'a>, u32), ReportError> {
     let ferr = |e| ReportError::File {
         path: path.to_string(),
@@ -260,7 +261,6 @@ fn build_tep<'a>(
     }
     tep.set_kallsyms(f.kallsyms().map_err(ferr)?);
     tep.set_printk_formats(f.printk_formats().map_err(ferr)?);
-    let _ = warn;
     Ok((tep, failures))
 }
 
@@ -426,7 +426,7 @@ fn run_files(
             print_event_formats(f, path, opts.print_event.as_deref().unwrap_or(".*"), o)?;
             return Ok(0);
         }
-        let (tep, failures) = build_tep(f, path, opts, warn)?;
+        let (tep, failures) = build_tep(f, path, opts)?;
         if opts.check_events {
             // libtraceevent's tep_parse_event fails only when it cannot read an event's name
             // or ID; an event whose fields or print format fail is still added (and printed
@@ -672,6 +672,7 @@ fn report_events(
             time_fmt: time_fmt(ci.in_usecs, opts.nanosec),
             use_trace_clock: ci.use_trace_clock,
             lat: latency_fields(tep),
+            common: CommonFields::of(tep),
             info: Vec::new(),
             plugin_state: State::default(),
             fgraph_exit,
@@ -931,7 +932,7 @@ fn report_events(
             }
             line.push(b'\n');
         }
-        let id = st.tep.record_type(rec.data);
+        let id = st.common.event_type(st.endian, rec.data);
         let ev = id.and_then(|id| st.tep.event_by_id(id));
         let mut leaf: Option<usize> = None;
         match ev {
@@ -947,13 +948,7 @@ fn report_events(
                 line.extend_from_slice(b"[UNKNOWN EVENT]");
             }
             Some(ev) => {
-                let pid = st
-                    .tep
-                    .events()
-                    .next()
-                    .and_then(|e0| e0.format().common_field("common_pid").cloned())
-                    .and_then(|f| f.read_uint(st.endian, rec.data))
-                    .unwrap_or(0) as u32 as i32;
+                let pid = st.common.pid(st.endian, rec.data);
                 let comm = st.comms.lookup(pid);
                 line::write_comm_pid_cpu(&mut line, comm, pid, rec.cpu, opts.latency);
                 if opts.raw {
@@ -1036,8 +1031,9 @@ fn report_events(
                                     let same_cpu_ok =
                                         dialect == Dialect::V3_1 || merge.info(k).cpu == sinfo.cpu;
                                     if same_cpu_ok
-                                        && st.tep.record_type(next.data) == Some(*exit_id)
-                                        && common_pid(st.tep, st.endian, next.data) == entry_pid
+                                        && st.common.event_type(st.endian, next.data)
+                                            == Some(*exit_id)
+                                        && st.common.pid(st.endian, next.data) == entry_pid
                                         && func.is_some()
                                         && exit_h.fgraph_exit_func(&ctx, next.data) == func
                                     {
@@ -1137,12 +1133,41 @@ impl FileState<'_, '_> {
     }
 }
 
-fn common_pid(tep: &Tep<'_>, e: Endian, data: &[u8]) -> i32 {
-    tep.events()
-        .next()
-        .and_then(|e0| e0.format().common_field("common_pid").cloned())
-        .and_then(|f| f.read_uint(e, data))
-        .unwrap_or(0) as u32 as i32
+/// `common_type` and `common_pid`: libtraceevent reads them with the offsets and sizes of the
+/// first event (lowest id) it knows (`trace_parse_common_type`, `parse_common_pid`).
+struct CommonFields {
+    ty: Option<(usize, usize)>,
+    pid: Option<(usize, usize)>,
+}
+
+impl CommonFields {
+    fn of(tep: &Tep<'_>) -> Self {
+        let first = tep.events().next();
+        let get = |n: &str| {
+            first.and_then(|e| {
+                e.format()
+                    .common_field(n)
+                    .map(|f| (f.offset as usize, f.size as usize))
+            })
+        };
+        CommonFields {
+            ty: get("common_type"),
+            pid: get("common_pid"),
+        }
+    }
+
+    #[inline]
+    fn event_type(&self, e: Endian, data: &[u8]) -> Option<i32> {
+        let (off, size) = self.ty?;
+        e.uint(data, off, size).map(|v| v as i32)
+    }
+
+    #[inline]
+    fn pid(&self, e: Endian, data: &[u8]) -> i32 {
+        self.pid
+            .and_then(|(off, size)| e.uint(data, off, size))
+            .unwrap_or(0) as u32 as i32
+    }
 }
 
 /// `--debug`: trace-cmd's `init_cpu` reports every CPU slot without data.
