@@ -10,6 +10,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
+use tracedat::cnum;
 use tracedat::filter::{pid_filter_text, FilterArgs};
 use tracedat::report::{self, InputFile, Mode, Options, ReportError};
 use tracedat::Dialect;
@@ -29,28 +30,6 @@ struct InputSpec {
     path: String,
     ts_offset: i64,
     ts2secs: Option<u64>,
-}
-
-/// `atoll`: leading whitespace, sign, digits; anything else ends the number.
-fn atoll(s: &str) -> i64 {
-    let t = s.trim_start();
-    let (neg, t) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    let mut v: i64 = 0;
-    for b in t.bytes() {
-        if !b.is_ascii_digit() {
-            break;
-        }
-        v = v.wrapping_mul(10).wrapping_add((b - b'0') as i64);
-    }
-    if neg {
-        v.wrapping_neg()
-    } else {
-        v
-    }
 }
 
 /// `parse_cpulist`: `0,2-3` (also `:` separators).
@@ -148,7 +127,7 @@ pub fn run(args: ReportArgs, m: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
                 }
             }
             Ev::TsOffset(v) => {
-                ts_offset = atoll(v);
+                ts_offset = cnum::atoll(v.as_bytes());
                 if inputs.len() > 1 {
                     inputs.last_mut().unwrap().ts_offset = ts_offset;
                 }
@@ -157,7 +136,7 @@ pub fn run(args: ReportArgs, m: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
                 }
             }
             Ev::Ts2Secs(v) => {
-                let hz = atoll(v) as u64;
+                let hz = cnum::atoll(v.as_bytes()) as u64;
                 if inputs.len() > 1 {
                     inputs.last_mut().unwrap().ts2secs = Some(hz);
                 } else {
@@ -305,11 +284,5 @@ mod tests {
         assert_eq!(v, vec![0, 2, 3, 5]);
         assert!(parse_cpulist("3-1", &mut Vec::new()).is_err());
         assert!(parse_cpulist("x", &mut Vec::new()).is_err());
-    }
-
-    #[test]
-    fn atoll_is_lenient() {
-        assert_eq!(atoll("  -12abc"), -12);
-        assert_eq!(atoll("x"), 0);
     }
 }

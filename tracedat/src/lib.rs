@@ -32,6 +32,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod cnum;
 pub mod endian;
 pub mod error;
 pub mod file;

@@ -63,20 +63,9 @@ pub struct HeaderPage {
     pub old_format: bool,
 }
 
-fn c_atoi(s: &str) -> u32 {
-    let s = s.trim_start();
-    let (neg, s) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let n: i64 = s
-        .bytes()
-        .take_while(|c| c.is_ascii_digit())
-        .fold(0i64, |a, d| {
-            a.saturating_mul(10).saturating_add((d - b'0') as i64)
-        });
-    (if neg { -n } else { n }) as u32
+/// `atoi` as header_page's numbers are read (stored unsigned).
+fn atoi_u32(s: &str) -> u32 {
+    crate::cnum::atoi(s.as_bytes()) as u32
 }
 
 impl HeaderPage {
@@ -125,9 +114,9 @@ impl HeaderPage {
             for p in parts {
                 let p = p.trim();
                 if let Some(v) = p.strip_prefix("offset:") {
-                    f.offset = c_atoi(v);
+                    f.offset = atoi_u32(v);
                 } else if let Some(v) = p.strip_prefix("size:") {
-                    f.size = c_atoi(v);
+                    f.size = atoi_u32(v);
                 }
             }
             match name {

@@ -35,7 +35,7 @@ impl Codec {
     pub fn from_header(name: &[u8], version: &[u8]) -> Option<Codec> {
         match name {
             b"zstd" => Some(Codec::Zstd),
-            b"zlib" if c_atoi(version) <= 1 => Some(Codec::Zlib),
+            b"zlib" if crate::cnum::atoi(version) <= 1 => Some(Codec::Zlib),
             _ => None,
         }
     }
@@ -46,35 +46,6 @@ impl Codec {
             Codec::Zstd => "zstd",
             Codec::Zlib => "zlib",
         }
-    }
-}
-
-/// `atoi()`: optional blanks and sign, then digits; anything else ends the number.
-fn c_atoi(s: &[u8]) -> i64 {
-    let mut i = 0;
-    while i < s.len() && (s[i] == b' ' || (9..=13).contains(&s[i])) {
-        i += 1;
-    }
-    let neg = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let mut v: i64 = 0;
-    while let Some(d) = s.get(i).filter(|c| c.is_ascii_digit()) {
-        v = v.saturating_mul(10).saturating_add((d - b'0') as i64);
-        i += 1;
-    }
-    if neg {
-        -v
-    } else {
-        v
     }
 }
 
@@ -308,13 +279,6 @@ mod tests {
         assert_eq!(Codec::from_header(b"zlib", b"2.0"), None);
         assert_eq!(Codec::from_header(b"lz4", b"1"), None);
         assert_eq!(Codec::from_header(b"ZSTD", b"1"), None);
-    }
-
-    #[test]
-    fn atoi_stops_at_non_digits() {
-        assert_eq!(c_atoi(b"1.2.11"), 1);
-        assert_eq!(c_atoi(b"  -3x"), -3);
-        assert_eq!(c_atoi(b""), 0);
     }
 
     #[test]

@@ -329,34 +329,11 @@ fn parse_header(data: &[u8]) -> Result<FileHeader> {
     Ok(h)
 }
 
-/// `strtol(version, NULL, 10)` accepted when `<= 7` (`tracecmd_is_version_supported`).
+/// `strtol(version, NULL, 10)` accepted when `<= 7` as an unsigned int
+/// (`tracecmd_is_version_supported`).
 fn parse_version(v: &[u8]) -> Option<u32> {
-    let mut i = 0;
-    while i < v.len() && (v[i] == b' ' || (9..=13).contains(&v[i])) {
-        i += 1;
-    }
-    let neg = match v.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let mut n: u64 = 0;
-    let mut any = false;
-    while let Some(d) = v.get(i).filter(|c| c.is_ascii_digit()) {
-        n = n.saturating_mul(10).saturating_add((d - b'0') as u64);
-        any = true;
-        i += 1;
-    }
-    if neg && any && n != 0 {
-        return None;
-    }
-    (n <= 7).then_some(n as u32)
+    let n = crate::cnum::strtoll(v, 10);
+    (0..=7).contains(&n).then_some(n as u32)
 }
 
 /// Per-file state built while reading options, as `handle_options` leaves the handle.

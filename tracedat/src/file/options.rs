@@ -280,61 +280,6 @@ impl TraceOption<'_> {
     }
 }
 
-/// `strtoll(s, NULL, 0)` with glibc's rules: blanks, sign, `0x` hex / `0` octal / decimal,
-/// saturating at the `long long` limits on overflow.
-pub fn c_strtoll(s: &[u8]) -> i64 {
-    let end = memchr::memchr(0, s).unwrap_or(s.len());
-    let s = &s[..end];
-    let mut i = 0;
-    while i < s.len() && (s[i] == b' ' || (9..=13).contains(&s[i])) {
-        i += 1;
-    }
-    let neg = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let mut base = 10u32;
-    if s.get(i) == Some(&b'0') {
-        if matches!(s.get(i + 1), Some(b'x' | b'X'))
-            && s.get(i + 2).is_some_and(|c| c.is_ascii_hexdigit())
-        {
-            base = 16;
-            i += 2;
-        } else {
-            base = 8;
-        }
-    }
-    // Accumulate the magnitude in u128 so overflow detection is exact.
-    let mut mag: u128 = 0;
-    let mut overflow = false;
-    while let Some(d) = s.get(i).and_then(|&c| (c as char).to_digit(base)) {
-        mag = mag * base as u128 + d as u128;
-        if mag > (i64::MAX as u128) + 1 {
-            overflow = true;
-            mag = (i64::MAX as u128) + 1;
-        }
-        i += 1;
-    }
-    if neg {
-        if overflow || mag > i64::MAX as u128 {
-            i64::MIN
-        } else {
-            -(mag as i64)
-        }
-    } else if overflow || mag > i64::MAX as u128 {
-        i64::MAX
-    } else {
-        mag as i64
-    }
-}
-
 /// The clock `tracecmd_parse_trace_clock` selects from a `trace_clock` text: the first
 /// space-separated token that starts with `[`, its first run of characters other than `[`/`]`,
 /// then its first whitespace-delimited word.
@@ -533,7 +478,7 @@ pub fn decode(id_: u16, data: &[u8], endian: Endian, sectioned: bool) -> OptionV
             None => malformed("DONE shorter than 8 bytes"),
         },
         id::DATE => V::Date {
-            usecs: c_strtoll(data),
+            usecs: crate::cnum::strtoll(data, 0),
         },
         id::CPUSTAT => {
             let t = &data[..memchr::memchr(0, data).unwrap_or(data.len())];
@@ -556,7 +501,7 @@ pub fn decode(id_: u16, data: &[u8], endian: Endian, sectioned: bool) -> OptionV
         id::UNAME => V::Uname(cstring(data)),
         id::HOOK => V::Hook(cstring(data)),
         id::OFFSET => V::Offset {
-            nsecs: c_strtoll(data),
+            nsecs: crate::cnum::strtoll(data, 0),
         },
         id::CPUCOUNT => match endian.u32(data, 0) {
             Some(n) => V::CpuCount(n),
@@ -607,20 +552,6 @@ pub fn decode(id_: u16, data: &[u8], endian: Endian, sectioned: bool) -> OptionV
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn strtoll_matches_glibc() {
-        assert_eq!(c_strtoll(b"0x10"), 16);
-        assert_eq!(c_strtoll(b"  -0x10"), -16);
-        assert_eq!(c_strtoll(b"010"), 8);
-        assert_eq!(c_strtoll(b"123abc"), 123);
-        assert_eq!(c_strtoll(b"0x"), 0);
-        assert_eq!(c_strtoll(b"0xfffffffffffffc18"), i64::MAX);
-        assert_eq!(c_strtoll(b"-99999999999999999999"), i64::MIN);
-        assert_eq!(c_strtoll(b"-9223372036854775808"), i64::MIN);
-        assert_eq!(c_strtoll(b"12\x0034"), 12);
-        assert_eq!(c_strtoll(b""), 0);
-    }
 
     #[test]
     fn clock_selection() {

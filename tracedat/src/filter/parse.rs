@@ -214,35 +214,6 @@ pub(crate) fn parse_event(
     })
 }
 
-/// strtoull(s, NULL, 0) for a token that starts with a digit.
-fn strtoull0(s: &[u8]) -> u64 {
-    let (digits, radix) = if s.len() > 2 && s[0] == b'0' && (s[1] | 0x20) == b'x' {
-        if s[2].is_ascii_hexdigit() {
-            (&s[2..], 16)
-        } else {
-            (&s[..1], 10)
-        }
-    } else if s.first() == Some(&b'0') {
-        (s, 8)
-    } else {
-        (s, 10)
-    };
-    let mut v: u64 = 0;
-    for &c in digits {
-        let Some(d) = (c as char).to_digit(radix) else {
-            break;
-        };
-        v = match v
-            .checked_mul(u64::from(radix))
-            .and_then(|v| v.checked_add(u64::from(d)))
-        {
-            Some(v) => v,
-            None => return u64::MAX,
-        };
-    }
-    v
-}
-
 enum OpType {
     Bool(BoolOp),
     Not,
@@ -300,7 +271,7 @@ impl Parser<'_, '_> {
             TokKind::SQuote => Arg::Value(Value::Char(tok.as_slice().into())),
             TokKind::DQuote => Arg::Value(Value::Str(tok.as_slice().into())),
             TokKind::Item if tok.first().is_some_and(u8::is_ascii_digit) => {
-                Arg::Value(Value::Number(strtoull0(tok)))
+                Arg::Value(Value::Number(crate::cnum::strtoull(tok, 0)))
             }
             TokKind::Item => {
                 let found = self
@@ -959,13 +930,16 @@ mod tests {
 
     #[test]
     fn strtoull_base0() {
-        assert_eq!(strtoull0(b"0x1f"), 31);
-        assert_eq!(strtoull0(b"010"), 8);
-        assert_eq!(strtoull0(b"09"), 0);
-        assert_eq!(strtoull0(b"0x"), 0);
-        assert_eq!(strtoull0(b"0xg"), 0);
-        assert_eq!(strtoull0(b"12abc"), 12);
-        assert_eq!(strtoull0(b"99999999999999999999999"), u64::MAX);
-        assert_eq!(strtoull0(b"0"), 0);
+        assert_eq!(crate::cnum::strtoull(b"0x1f", 0), 31);
+        assert_eq!(crate::cnum::strtoull(b"010", 0), 8);
+        assert_eq!(crate::cnum::strtoull(b"09", 0), 0);
+        assert_eq!(crate::cnum::strtoull(b"0x", 0), 0);
+        assert_eq!(crate::cnum::strtoull(b"0xg", 0), 0);
+        assert_eq!(crate::cnum::strtoull(b"12abc", 0), 12);
+        assert_eq!(
+            crate::cnum::strtoull(b"99999999999999999999999", 0),
+            u64::MAX
+        );
+        assert_eq!(crate::cnum::strtoull(b"0", 0), 0);
     }
 }

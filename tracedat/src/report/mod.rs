@@ -987,7 +987,7 @@ fn report_events(
                             f.iter()
                                 .map(|s| {
                                     (
-                                        parse_c_ulong(&s.value),
+                                        crate::cnum::strtoull(s.value.as_bytes(), 0),
                                         s.name.as_bytes().first().copied().unwrap_or(0),
                                     )
                                 })
@@ -1199,31 +1199,5 @@ fn write_prefix(buf: &mut Vec<u8>, name: Option<&str>, width: usize) {
         None => {
             buf.resize(buf.len() + width + 2, b' ');
         }
-    }
-}
-
-/// `strtoul(s, NULL, 0)`.
-fn parse_c_ulong(s: &str) -> u64 {
-    let t = s.trim_start();
-    let (neg, t) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    let (radix, digits) = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        (16, h)
-    } else if t.len() > 1 && t.starts_with('0') {
-        (8, &t[1..])
-    } else {
-        (10, t)
-    };
-    let end = digits
-        .find(|c: char| !c.is_digit(radix))
-        .unwrap_or(digits.len());
-    let v = u64::from_str_radix(&digits[..end], radix).unwrap_or(0);
-    if neg {
-        v.wrapping_neg()
-    } else {
-        v
     }
 }

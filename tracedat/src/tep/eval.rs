@@ -13,10 +13,10 @@
 use std::cell::Cell;
 use std::sync::atomic::Ordering;
 
-use super::cnum::{is_print, is_space, strtoull};
 use super::printf::{cprintf, PArg};
 use super::printfmt::{eval_type_str, Arg, Func, FuncArg};
 use super::{Compiled, PKind, PrintParse, Tep};
+use crate::cnum::{is_print, is_space, strtoull};
 use crate::format::{Field, FieldFlags};
 use crate::Dialect;
 

@@ -7,8 +7,8 @@
 //! sizes are derived from it the same way. The kernel's offset, size and signedness are taken
 //! as they are: nothing is checked against the C type.
 
-use super::cnum::strtoull;
 use super::token::{Lexer, Tok};
+use crate::cnum::strtoull;
 use crate::format::{Field, FieldFlags};
 
 /// `name:` and `ID:`, the part parsed eagerly (libtraceevent drops an event whose name or id

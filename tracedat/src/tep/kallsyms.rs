@@ -16,7 +16,7 @@ use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
-use super::cnum::is_space;
+use crate::cnum::is_space;
 
 /// One kernel symbol.
 #[derive(Clone, Debug, PartialEq, Eq)]

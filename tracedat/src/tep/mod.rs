@@ -26,7 +26,6 @@
 //!   ([`Tep::print_pretty_in`]); `__get_dynamic_array()` values (host pointers in C) are
 //!   relative to [`HOST_DATA_BASE`].
 
-mod cnum;
 mod eval;
 mod event;
 mod kallsyms;

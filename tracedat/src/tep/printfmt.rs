@@ -9,8 +9,8 @@
 
 use std::sync::OnceLock;
 
-use super::cnum::{strtoll, strtoull};
 use super::token::{Lexer, Tok};
+use crate::cnum::{strtoll, strtoull};
 use crate::format::{Field, FieldFlags};
 
 /// A helper function a libtraceevent plugin registers with `tep_register_print_function`
@@ -1088,7 +1088,7 @@ pub(crate) fn eval_type_str(val: u64, ty: &str, pointer: bool) -> u64 {
 /// `arg_num_eval()`: constant evaluation of a flag/symbol value (signed).
 fn arg_num_eval(arg: &Arg) -> Option<i64> {
     match arg {
-        Arg::Atom(a) => Some(strtoll(a.text.as_bytes())),
+        Arg::Atom(a) => Some(strtoll(a.text.as_bytes(), 0)),
         Arg::Type { ty, item } => {
             let v = arg_num_eval(item)?;
             Some(eval_type_str(v as u64, ty, false) as i64)

@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
-use super::cnum::strtoull;
+use crate::cnum::strtoull;
 
 /// One printk format.
 #[derive(Clone, Debug, PartialEq, Eq)]

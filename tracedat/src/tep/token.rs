@@ -10,7 +10,7 @@
 //! optional `=` after them, everything else one character; and the mac80211 macros
 //! `LOCAL_PR_FMT`, `STA_PR_FMT`, `VIF_PR_FMT` are replaced by the strings they stand for.
 
-use super::cnum::{is_print, is_space};
+use crate::cnum::{is_print, is_space};
 
 /// `enum tep_event_type` (same order and meaning).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

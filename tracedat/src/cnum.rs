@@ -1,11 +1,13 @@
-//! The C library's number parsers as libtraceevent calls them (`strtoul`, `strtoull`,
-//! `strtoll`, `atoi` with glibc semantics): which prefix is accepted, where parsing stops and
-//! what overflow gives decide field offsets, event ids, flag values and constant folding.
+//! The C library's number parsers with glibc's semantics (`strtoul`, `strtoull`, `strtoll`,
+//! `strtol`, `atoi`, `atoll`), as trace-cmd and libtraceevent call them on text from a
+//! trace.dat file or the command line: which prefix is accepted, where parsing stops (a NUL
+//! included) and what overflow gives decide versions, option values, field offsets, event
+//! ids, flag values and constant folding.
 
 /// Parses like glibc `strtoull(s, NULL, base)` (base 0 or 16): leading white space, an
 /// optional sign (a `-` negates in two's complement), a `0x` prefix for base 16/0, octal for a
 /// leading `0` in base 0. Overflow saturates to `u64::MAX`. Returns 0 when nothing parses.
-pub(crate) fn strtoull(s: &[u8], base: u32) -> u64 {
+pub fn strtoull(s: &[u8], base: u32) -> u64 {
     match parse(s, base) {
         None => 0,
         Some(p) if p.overflow => u64::MAX,
@@ -70,9 +72,10 @@ fn parse(s: &[u8], base: u32) -> Option<Parsed> {
     Some(Parsed { neg, mag, overflow })
 }
 
-/// glibc `strtoll(s, NULL, 0)`: like [`strtoull`] but saturating to the `i64` range.
-pub(crate) fn strtoll(s: &[u8]) -> i64 {
-    match parse(s, 0) {
+/// glibc `strtoll(s, NULL, base)` (base 0 or 10; `strtol` on LP64 too): like [`strtoull`]
+/// but saturating to the `i64` range.
+pub fn strtoll(s: &[u8], base: u32) -> i64 {
+    match parse(s, base) {
         None => 0,
         Some(p) if p.neg => {
             if p.overflow || p.mag > 1u64 << 63 {
@@ -89,6 +92,16 @@ pub(crate) fn strtoll(s: &[u8]) -> i64 {
             }
         }
     }
+}
+
+/// glibc `atoi`: `(int) strtol(s, NULL, 10)`.
+pub fn atoi(s: &[u8]) -> i32 {
+    strtoll(s, 10) as i32
+}
+
+/// glibc `atoll`: `strtoll(s, NULL, 10)`.
+pub fn atoll(s: &[u8]) -> i64 {
+    strtoll(s, 10)
 }
 
 /// C `isspace` in the C locale.
@@ -123,11 +136,35 @@ mod tests {
     }
 
     #[test]
+    fn atoi_and_atoll() {
+        assert_eq!(atoi(b"1.2.11"), 1);
+        assert_eq!(atoi(b"  -3x"), -3);
+        assert_eq!(atoi(b""), 0);
+        assert_eq!(atoi(b"0x10"), 0);
+        assert_eq!(atoll(b"-12abc"), -12);
+        assert_eq!(atoll(b"99999999999999999999"), i64::MAX);
+    }
+
+    #[test]
+    fn strtoll_base0_like_glibc() {
+        assert_eq!(strtoll(b"0x10", 0), 16);
+        assert_eq!(strtoll(b"  -0x10", 0), -16);
+        assert_eq!(strtoll(b"010", 0), 8);
+        assert_eq!(strtoll(b"123abc", 0), 123);
+        assert_eq!(strtoll(b"0x", 0), 0);
+        assert_eq!(strtoll(b"0xfffffffffffffc18", 0), i64::MAX);
+        assert_eq!(strtoll(b"-99999999999999999999", 0), i64::MIN);
+        assert_eq!(strtoll(b"-9223372036854775808", 0), i64::MIN);
+        assert_eq!(strtoll(b"12\x0034", 0), 12);
+        assert_eq!(strtoll(b"", 0), 0);
+    }
+
+    #[test]
     fn strtoll_saturates() {
-        assert_eq!(strtoll(b"-5"), -5);
-        assert_eq!(strtoll(b"0x7fffffffffffffff"), i64::MAX);
-        assert_eq!(strtoll(b"0xffffffffffffffff"), i64::MAX);
-        assert_eq!(strtoll(b"-0x8000000000000000"), i64::MIN);
-        assert_eq!(strtoll(b"abc"), 0);
+        assert_eq!(strtoll(b"-5", 0), -5);
+        assert_eq!(strtoll(b"0x7fffffffffffffff", 0), i64::MAX);
+        assert_eq!(strtoll(b"0xffffffffffffffff", 0), i64::MAX);
+        assert_eq!(strtoll(b"-0x8000000000000000", 0), i64::MIN);
+        assert_eq!(strtoll(b"abc", 0), 0);
     }
 }
