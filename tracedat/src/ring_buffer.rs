@@ -630,7 +630,10 @@ mod tests {
         }
     }
 
-    fn decode_all(p: &[u8], f: PageFormat) -> (Vec<(u64, u32, u32, i64)>, Option<PageFault>) {
+    /// (ts, index, len, missed) of every event, and the fault that ended the page.
+    type Decoded = (Vec<(u64, u32, u32, i64)>, Option<PageFault>);
+
+    fn decode_all(p: &[u8], f: PageFormat) -> Decoded {
         let mut d = PageDecoder::load(p, f);
         let mut v = Vec::new();
         while let Some(e) = d.next_event() {

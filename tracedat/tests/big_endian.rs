@@ -285,6 +285,8 @@ fn big_endian_rewrites_match_trace_cmd() {
         return;
     }
     let mut compared = 0;
+    let re = regex::Regex::new(r"-\d+\s+\[(\d{3,})\](?:-0x[0-9a-f]+)?\s+(\d+)\.(\d{9}):").unwrap();
+    let drop = regex::Regex::new(r"^CPU:\d+ \[(?:(\d+) )?EVENTS DROPPED\]$").unwrap();
     for (_, be) in &pairs {
         let m = map(be);
         let f = TraceFile::parse(&m).unwrap();
@@ -295,9 +297,6 @@ fn big_endian_rewrites_match_trace_cmd() {
         for r in &refs {
             let (out, err, _) = r.run(&["report", "-R", "-t", "-i", be.to_str().unwrap()]);
             let text = String::from_utf8_lossy(&out);
-            let re = regex::Regex::new(r"-\d+\s+\[(\d{3,})\](?:-0x[0-9a-f]+)?\s+(\d+)\.(\d{9}):")
-                .unwrap();
-            let drop = regex::Regex::new(r"^CPU:\d+ \[(?:(\d+) )?EVENTS DROPPED\]$").unwrap();
             let mut want = Vec::new();
             let mut pending = 0i64;
             let mut cpus = None;

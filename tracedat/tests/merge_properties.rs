@@ -128,7 +128,7 @@ fn consuming_the_lookahead_loses_and_repeats_nothing() {
             let cpu = r.cpu;
             let follow = merge
                 .peek_following_in_source(i)
-                .filter(|(_, x)| x.cpu == cpu && n % 3 == 0)
+                .filter(|(_, x)| x.cpu == cpu && n.is_multiple_of(3))
                 .map(|(k, x)| (k, x.offset));
             merge.consume(i);
             if let Some((k, off)) = follow {

@@ -88,7 +88,8 @@ fn check_file(r: &Reference, path: &Path) -> Result<bool, String> {
         );
     }
     // Metadata pieces (the dump stops at the first it cannot read; compare what it shows).
-    let sizes: [(&str, Box<dyn Fn() -> Option<String>>); 7] = [
+    type Size<'s> = Box<dyn Fn() -> Option<String> + 's>;
+    let sizes: [(&str, Size); 7] = [
         (
             r"\[Header page, (\d+) bytes\]",
             Box::new(|| f.header_page_text().ok().map(|b| b.len().to_string())),

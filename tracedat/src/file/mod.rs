@@ -1685,7 +1685,7 @@ mod tests {
             Err(Error::UnsupportedVersion { .. })
         ));
         let mut h = MAGIC.to_vec();
-        h.extend_from_slice(b"7\0\0\x08\0\x10\0\0lz4\0001\0");
+        h.extend_from_slice(b"7\0\0\x08\0\x10\0\0lz4\0\x31\0");
         assert!(matches!(
             TraceFile::parse(&h),
             Err(Error::UnknownCompression { .. })

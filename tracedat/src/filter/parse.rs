@@ -926,8 +926,6 @@ impl Tree {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn strtoull_base0() {
         assert_eq!(crate::cnum::strtoull(b"0x1f", 0), 31);

@@ -14,12 +14,9 @@ pub fn shared_dir() -> Option<PathBuf> {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()?
         .to_path_buf();
-    for p in [repo.join("../shared"), PathBuf::from("/work/shared")] {
-        if p.join("fixtures").is_dir() {
-            return Some(p);
-        }
-    }
-    None
+    [repo.join("../shared"), PathBuf::from("/work/shared")]
+        .into_iter()
+        .find(|p| p.join("fixtures").is_dir())
 }
 
 /// True when a missing reference or fixture must fail the test (CI sets it).
