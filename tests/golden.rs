@@ -481,6 +481,7 @@ fn run(program: &str, args: &[String], timeout: Duration) -> Result<RunOutput, S
     // A plugin directory in the caller's environment would reach the 3.1 reference (the 3.3
     // wrapper sets its own).
     cmd.args(args)
+        .current_dir(REPO)
         .env_remove("TRACEEVENT_PLUGIN_DIR")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -675,11 +676,15 @@ fn display_cmd(program: &str, args: &[String]) -> String {
         .join(" ")
 }
 
+/// `report ARGS -i FILE`. Runs happen in the repository, and a file inside it is named
+/// relative to it: some options print the file name (`--cpus`), which must not depend on where
+/// the checkout is.
 fn report_args(prefix: &[&str], case: &Case, file: &Path) -> Vec<String> {
     let mut a: Vec<String> = vec!["report".into()];
     a.extend(prefix.iter().map(|s| s.to_string()));
     a.extend(case.args.iter().cloned());
     a.push("-i".into());
+    let file = file.strip_prefix(REPO).unwrap_or(file);
     a.push(file.display().to_string());
     a
 }
