@@ -20,7 +20,8 @@ rec fg_full "trace-cmd record -p function_graph -g ksys_read -o fg_full.dat sh -
 KPROBE='p:open_args do_sys_openat2 dfd=%di:s32 path=+0(%si):string flags=+0(%dx):x64 mode=+8(%dx):u64 caller=+0($stack):symbol comm=$comm'
 KRETPROBE='r:read_ret ksys_read ret=$retval:s64 comm=$comm'
 if echo "$KPROBE" >>$T/kprobe_events && echo "$KRETPROBE" >>$T/kprobe_events; then
-	rec kprobe_args "trace-cmd record -e kprobes:open_args -e kprobes:read_ret -o kprobe_args.dat sh -c 'sleep 0.2; cat /proc/version > /dev/null; ls / > /dev/null'"
+	# dd's reads: 64 bytes twice, then -EISDIR (a negative s64) from reading a directory
+	rec kprobe_args "trace-cmd record -e kprobes:open_args -e kprobes:read_ret -o kprobe_args.dat sh -c 'sleep 0.2; cat /proc/version > /dev/null; dd if=/proc/version of=/dev/null bs=64 count=2; dd if=/ of=/dev/null count=1; ls / > /dev/null'"
 	printf '# probes defined through tracefs kprobe_events before recording:\n#   %s\n#   %s\n' \
 		"$KPROBE" "$KRETPROBE" >>kprobe_args.cmd
 else
