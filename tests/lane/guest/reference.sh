@@ -42,7 +42,7 @@ ref_dyndbg() {
 # start/record --kprobe DEF: define the probe, put `-e GROUP:NAME` where the option was;
 # after a record, remove the probes again (trace-cmd's reset removes every dynamic event).
 ref_with_kprobes() {
-	local sub=$1 want= defined= a name group rc n
+	local sub="$1" want='' defined='' a name group rc n
 	shift
 	for a do
 		shift
