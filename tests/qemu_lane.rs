@@ -228,6 +228,57 @@ fn glob_match(glob: &str, name: &str) -> bool {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The runner itself.
+
+#[test]
+fn guest_run_returns_status_output_and_files() {
+    let test = "guest_run_returns_status_output_and_files";
+    let g = match Guest::find() {
+        Ok(g) => g,
+        Err(e) => return skip(test, &e.to_string()),
+    };
+    let input = Path::new(env!("CARGO_TARGET_TMPDIR")).join("lane-input.txt");
+    std::fs::write(&input, "from the host\n").unwrap();
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("lane/run-basics");
+    let run = g
+        .limit(Duration::from_secs(120))
+        .run(
+            "cat \"$RTRACE_IN/lane-input.txt\"; echo to-stderr >&2; mkdir sub; uname -r > sub/release; exit 3\n",
+            &[input],
+            &out,
+        )
+        .unwrap_or_else(|e| panic!("{test}: {e}"));
+    assert_eq!(run.status, 3, "{run:?}");
+    assert_eq!(run.output, "from the host\nto-stderr\n");
+    let release = std::fs::read_to_string(run.out_dir.join("sub/release")).unwrap();
+    assert!(release.starts_with("6.1."), "{release}");
+}
+
+#[test]
+fn guest_time_limit_kills_a_hung_guest() {
+    let test = "guest_time_limit_kills_a_hung_guest";
+    let g = match Guest::find() {
+        Ok(g) => g,
+        Err(e) => return skip(test, &e.to_string()),
+    };
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("lane/run-hung");
+    let start = std::time::Instant::now();
+    match g
+        .limit(Duration::from_secs(15))
+        .run("echo started; sleep 1000\n", &[], &out)
+    {
+        Err(LaneError::TimedOut { limit, .. }) => assert_eq!(limit, Duration::from_secs(15)),
+        other => panic!("{test}: a guest sleeping past its limit gave {other:?}"),
+    }
+    // run.sh's timeout kills qemu at the limit (plus its 10 s grace for a TERM-deaf qemu)
+    assert!(
+        start.elapsed() < Duration::from_secs(60),
+        "took {:?}",
+        start.elapsed()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // The captures boot: runs now.
 
 #[test]

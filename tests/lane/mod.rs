@@ -39,6 +39,12 @@ pub enum LaneError {
         limit: Duration,
         log: String,
     },
+    /// run.sh itself did not end within its limit plus two minutes and was killed with its
+    /// whole process group.
+    RunnerHung {
+        after: Duration,
+        log: String,
+    },
     /// The guest returned nothing: boot failure, kernel panic, full output disk.
     NoResult {
         log: String,
@@ -58,6 +64,13 @@ impl fmt::Display for LaneError {
                     f,
                     "guest killed after the {}s time limit\n{log}",
                     limit.as_secs()
+                )
+            }
+            LaneError::RunnerHung { after, log } => {
+                write!(
+                    f,
+                    "tools/qemu/run.sh killed after {}s\n{log}",
+                    after.as_secs()
                 )
             }
             LaneError::NoResult { log } => write!(f, "the guest returned no result\n{log}"),
@@ -206,7 +219,11 @@ impl Guest {
         let output = String::from_utf8_lossy(&stdout).into_owned();
         let log = String::from_utf8_lossy(&stderr).into_owned();
         match exit {
-            None | Some(124) => Err(LaneError::TimedOut {
+            None => Err(LaneError::RunnerHung {
+                after: backstop,
+                log: format!("{log}{output}"),
+            }),
+            Some(124) => Err(LaneError::TimedOut {
                 limit: self.limit,
                 log: format!("{log}{output}"),
             }),
@@ -305,7 +322,7 @@ fn env_flag_is_zero(name: &str) -> bool {
 }
 
 /// Runs `cmd` in its own process group with piped output; past `limit` the whole group is
-/// killed and the exit is None.
+/// killed and the exit is None (also for a death by signal).
 fn run_killable(
     cmd: &mut Command,
     limit: Duration,
