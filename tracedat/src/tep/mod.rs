@@ -70,6 +70,8 @@ pub enum TepError {
 pub(crate) struct PrintParse {
     pub kind: PKind,
     pub format: Vec<u8>,
+    /// `format` parsed once, where it is a single plain conversion.
+    pub spec: Option<printf::Spec>,
     pub arg: Option<u32>,
     pub len_arg: Option<u32>,
     pub ls: i32,
@@ -913,6 +915,7 @@ fn parse_arg_format(
                 let spec = f[start..(start + l).min(f.len())].to_vec();
                 out.push(PrintParse {
                     kind: PKind::Pointer,
+                    spec: None,
                     format: spec,
                     arg: Some(*argi as u32),
                     len_arg,
@@ -926,6 +929,7 @@ fn parse_arg_format(
             _ => {
                 out.push(PrintParse {
                     kind: PKind::Literal,
+                    spec: None,
                     format: vec![b'>', c, b'<'],
                     arg: None,
                     len_arg: None,
@@ -951,6 +955,7 @@ fn parse_arg_format(
             }
             out.push(PrintParse {
                 kind: if is_str { PKind::String } else { PKind::Digit },
+                spec: printf::precompile(&spec),
                 format: spec,
                 arg: Some(*argi as u32),
                 len_arg,
@@ -1002,6 +1007,7 @@ fn parse_arg_string(f: &[u8], start: usize, out: &mut Vec<PrintParse>) -> usize 
     }
     out.push(PrintParse {
         kind: PKind::Literal,
+        spec: None,
         format: s,
         arg: None,
         len_arg: None,
