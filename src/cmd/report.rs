@@ -240,6 +240,11 @@ pub fn run(args: ReportArgs, m: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
         wakeup: args.wakeup,
         boundary: args.boundary || args.debug,
         debug: args.debug,
+        threads: match args.threads {
+            Some(n) => n as usize,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        },
+        batch: 0,
     };
 
     // Map every file first: trace-cmd opens them all before printing anything.

@@ -340,6 +340,12 @@ impl<'f> Merge<'f> {
         self.streams[i].peek_page_tail()
     }
 
+    /// Where the current record of stream `i` lives (see [`crate::CpuStream::peek_home`]).
+    #[inline]
+    pub fn head_home(&self, i: usize) -> Option<(crate::stream::RecordHomeRef<'_, 'f>, usize)> {
+        self.streams[i].peek_home()
+    }
+
     /// `report --debug` details of the current record of stream `i`.
     pub fn debug_info(&self, i: usize) -> Option<crate::stream::RecordDebug> {
         self.streams[i].debug_info(false)

@@ -261,7 +261,57 @@ struct Rec {
 
 struct ZSlot {
     chunk: usize,
-    buf: Vec<u8>,
+    /// Shared so that a parallel report can keep a chunk alive while workers print its
+    /// records ([`CpuStream::peek_home`]); refilled in place when nobody else holds it.
+    buf: Arc<Vec<u8>>,
+}
+
+/// The memory a record lives in: the mapped file, or an inflated chunk that stays alive as
+/// long as this handle (the stream moves on to a new buffer instead of overwriting it).
+#[derive(Clone, Debug)]
+pub enum RecordHome<'f> {
+    /// The CPU's bytes in the map.
+    Map(&'f [u8]),
+    /// An inflated chunk.
+    Chunk(Arc<Vec<u8>>),
+}
+
+impl RecordHome<'_> {
+    /// The bytes (a record at `at` is followed by the rest of what trace-cmd would read).
+    #[inline]
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            RecordHome::Map(b) => b,
+            RecordHome::Chunk(c) => c,
+        }
+    }
+
+    /// True when `self` and `other` are the same memory.
+    #[inline]
+    pub fn same(&self, other: &RecordHomeRef<'_, '_>) -> bool {
+        match (self, other) {
+            (RecordHome::Map(a), RecordHomeRef::Map(b)) => std::ptr::eq(*a, *b),
+            (RecordHome::Chunk(a), RecordHomeRef::Chunk(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+/// A borrowed [`RecordHome`] (cloning it into an owned one costs a reference count).
+#[derive(Clone, Copy, Debug)]
+pub enum RecordHomeRef<'s, 'f> {
+    Map(&'f [u8]),
+    Chunk(&'s Arc<Vec<u8>>),
+}
+
+impl<'f> RecordHomeRef<'_, 'f> {
+    /// An owned handle on the same memory.
+    pub fn to_owned(self) -> RecordHome<'f> {
+        match self {
+            RecordHomeRef::Map(b) => RecordHome::Map(b),
+            RecordHomeRef::Chunk(c) => RecordHome::Chunk(Arc::clone(c)),
+        }
+    }
 }
 
 enum Src<'f> {
@@ -282,7 +332,7 @@ enum Src<'f> {
 fn page_slice<'s>(src: &'s Src<'_>, slot: u8, start: usize, page_size: u32) -> &'s [u8] {
     let b: &[u8] = match src {
         Src::Plain(d) => d,
-        Src::Z { slots, .. } => &slots[slot as usize].buf,
+        Src::Z { slots, .. } => &slots[slot as usize].buf[..],
     };
     let e = start.saturating_add(page_size as usize).min(b.len());
     &b[start.min(e)..e]
@@ -390,11 +440,11 @@ impl<'f> CpuStream<'f> {
                 slots: [
                     ZSlot {
                         chunk: usize::MAX,
-                        buf: Vec::new(),
+                        buf: Arc::new(Vec::new()),
                     },
                     ZSlot {
                         chunk: usize::MAX,
-                        buf: Vec::new(),
+                        buf: Arc::new(Vec::new()),
                     },
                 ],
             };
@@ -473,9 +523,21 @@ impl<'f> CpuStream<'f> {
         let r = self.cur.as_ref()?;
         let b: &[u8] = match &self.src {
             Src::Plain(d) => d,
-            Src::Z { slots, .. } => &slots[r.slot as usize].buf,
+            Src::Z { slots, .. } => &slots[r.slot as usize].buf[..],
         };
         b.get(r.at..)
+    }
+
+    /// Where the current record lives and its offset there: [`CpuStream::peek_page_tail`]
+    /// is `home.bytes()[at..]`, and the home outlives the stream's moving on.
+    #[inline]
+    pub fn peek_home(&self) -> Option<(RecordHomeRef<'_, 'f>, usize)> {
+        let r = self.cur.as_ref()?;
+        let h = match &self.src {
+            Src::Plain(d) => RecordHomeRef::Map(d),
+            Src::Z { slots, .. } => RecordHomeRef::Chunk(&slots[r.slot as usize].buf),
+        };
+        Some((h, r.at))
     }
 
     /// The current record.
@@ -563,8 +625,13 @@ impl<'f> CpuStream<'f> {
                 dec.check_size(p, input.len(), ch.usize as u64)
                     .map_err(fail)?;
                 let n = ch.usize as usize;
-                z.buf.resize(n, 0);
-                dec.decompress_exact(p, input, &mut z.buf).map_err(fail)?;
+                if Arc::get_mut(&mut z.buf).is_none() {
+                    // a parallel report still prints records of the old chunk
+                    z.buf = Arc::new(Vec::new());
+                }
+                let buf = Arc::get_mut(&mut z.buf).expect("unshared chunk buffer");
+                buf.resize(n, 0);
+                dec.decompress_exact(p, input, buf).map_err(fail)?;
                 z.chunk = k;
                 slot
             };

@@ -2,8 +2,6 @@
 //! event name (tracecmd/trace-read.c `trace_show_data`, `print_event_name`, `time_format`;
 //! libtraceevent `print_event_time`, `data_latency_format`).
 
-use std::io::Write;
-
 /// How timestamps are printed (`time_format()` in trace-read.c).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimeFmt {
@@ -83,24 +81,51 @@ fn fmt_u64(buf: &mut [u8; 20], mut v: u64) -> &[u8] {
     &buf[i..]
 }
 
+/// `%d` of an int.
+#[inline]
+pub fn write_i32(out: &mut Vec<u8>, v: i32) {
+    if v < 0 {
+        out.push(b'-');
+    }
+    let mut buf = [0u8; 20];
+    out.extend_from_slice(fmt_u64(&mut buf, v.unsigned_abs() as u64));
+}
+
 /// `"%16s-%-5d [%03d]"` (or `"%8.8s-%-5d %3d"` with `-l`).
 #[inline]
 pub fn write_comm_pid_cpu(out: &mut Vec<u8>, comm: &[u8], pid: i32, cpu: u32, latency: bool) {
-    if latency {
-        let c = &comm[..comm.len().min(8)];
-        for _ in c.len()..8 {
-            out.push(b' ');
-        }
-        out.extend_from_slice(c);
-        out.push(b'-');
-        let _ = write!(out, "{pid:<5} {cpu:3}");
+    let c = if latency {
+        &comm[..comm.len().min(8)]
     } else {
-        for _ in comm.len()..16 {
-            out.push(b' ');
+        comm
+    };
+    let w = if latency { 8 } else { 16 };
+    if c.len() < w {
+        out.resize(out.len() + w - c.len(), b' ');
+    }
+    out.extend_from_slice(c);
+    out.push(b'-');
+    let start = out.len();
+    write_i32(out, pid);
+    let n = out.len() - start;
+    if n < 5 {
+        out.resize(out.len() + 5 - n, b' ');
+    }
+    let mut buf = [0u8; 20];
+    let digits = fmt_u64(&mut buf, cpu as u64);
+    if latency {
+        out.push(b' ');
+        if digits.len() < 3 {
+            out.resize(out.len() + 3 - digits.len(), b' ');
         }
-        out.extend_from_slice(comm);
-        out.push(b'-');
-        let _ = write!(out, "{pid:<5} [{cpu:03}]");
+        out.extend_from_slice(digits);
+    } else {
+        out.extend_from_slice(b" [");
+        if digits.len() < 3 {
+            out.resize(out.len() + 3 - digits.len(), b'0');
+        }
+        out.extend_from_slice(digits);
+        out.push(b']');
     }
 }
 
@@ -174,13 +199,26 @@ impl LatencyFields {
             (false, true) => b's',
             _ => b'.',
         });
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         if pc & 0xf != 0 {
-            let _ = write!(out, "{:x}", pc & 0xf);
+            out.push(HEX[(pc & 0xf) as usize]);
         } else {
             out.push(b'.');
         }
         if pc & 0xf0 != 0 {
-            let _ = write!(out, "{:x}", pc >> 4);
+            // "%x" of pc >> 4: more than one digit when the upper bits are set
+            let mut b = [0u8; 8];
+            let mut i = b.len();
+            let mut v = pc >> 4;
+            loop {
+                i -= 1;
+                b[i] = HEX[(v & 15) as usize];
+                v >>= 4;
+                if v == 0 {
+                    break;
+                }
+            }
+            out.extend_from_slice(&b[i..]);
         } else {
             out.push(b'.');
         }
@@ -189,7 +227,7 @@ impl LatencyFields {
                 if v < 0 {
                     out.push(b'.');
                 } else {
-                    let _ = write!(out, "{v}");
+                    write_i32(out, v as i32);
                 }
             }
         }
@@ -224,6 +262,12 @@ mod tests {
         v.clear();
         write_comm_pid_cpu(&mut v, b"make-cores", 3502, 0, true);
         assert_eq!(v, b"make-cor-3502    0");
+        v.clear();
+        write_comm_pid_cpu(&mut v, b"<idle>", -1, 123, false);
+        assert_eq!(v, b"          <idle>--1    [123]");
+        v.clear();
+        write_comm_pid_cpu(&mut v, b"a-very-long-comm-name", 1234567, 1, true);
+        assert_eq!(v, b"a-very-l-1234567   1");
         v.clear();
         write_event_name(&mut v, b"sched_switch");
         assert_eq!(v, b" sched_switch:         ");

@@ -783,8 +783,14 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
             b'U' => self.print_uuid(out, p, arg),
             b'h' => self.print_raw_buff(out, p, arg, plen),
             _ => {
+                // "%p"
                 let v = self.eval(arg);
-                cprintf(out, b"%p", &[PArg::Int(v)]);
+                if v == 0 {
+                    out.extend_from_slice(b"(nil)");
+                } else {
+                    out.extend_from_slice(b"0x");
+                    push_hex(out, v, false);
+                }
             }
         }
     }

@@ -35,7 +35,7 @@ pub(crate) struct Kallsyms<'a> {
     /// In registration (file) order.
     parsed: OnceLock<Vec<Symbol<'a>>>,
     /// Indexes into `parsed`, in libtraceevent's `func_map` order.
-    sorted: OnceLock<Vec<u32>>,
+    sorted: OnceLock<(Vec<u32>, Vec<u64>)>,
     /// libtraceevent builds `func_map` on the first address lookup; before that, a name is
     /// searched in its registration list (newest first).
     map_built: AtomicBool,
@@ -156,28 +156,30 @@ impl<'a> Kallsyms<'a> {
     }
 
     fn map(&self) -> &[u32] {
+        &self.sorted_map().0
+    }
+
+    /// `func_map` as symbol indexes, and beside it their addresses (one more, 0, for the
+    /// entry after the last): the bisection reads only the dense address array.
+    fn sorted_map(&self) -> &(Vec<u32>, Vec<u64>) {
         self.map_built.store(true, Ordering::Relaxed);
         self.sorted.get_or_init(|| {
             let syms = self.symbols();
             let mut idx: Vec<u32> = (0..syms.len() as u32).rev().collect();
             // stable, like glibc's merge sort
             idx.sort_by_key(|&i| syms[i as usize].addr);
-            idx
+            let mut addrs: Vec<u64> = idx.iter().map(|&i| syms[i as usize].addr).collect();
+            addrs.push(0);
+            (idx, addrs)
         })
     }
 
     /// libtraceevent's `find_func()`: the symbol containing `addr`, as an index into
     /// [`Kallsyms::symbols`], and the index of the next one in address order.
     pub(crate) fn find(&self, addr: u64) -> Option<(&Symbol<'a>, u64)> {
-        let map = self.map();
+        let (map, addrs) = self.sorted_map();
         let syms = self.symbols();
-        let at = |k: usize| -> u64 {
-            if k < map.len() {
-                syms[map[k] as usize].addr
-            } else {
-                0
-            }
-        };
+        let at = |k: usize| -> u64 { addrs[k] };
         let (mut l, mut u) = (0usize, map.len());
         while l < u {
             let idx = (l + u) / 2;

@@ -181,6 +181,22 @@ impl<'t, 'a> Event<'t, 'a> {
         self.compiled().is_failed()
     }
 
+    /// True when printing a record of this event (pretty, or with `raw` the fields as `-R`
+    /// prints them) changes no printer state, so records can be printed in any order:
+    /// false for `bprint` (a bad `trace_printk` format fails the event for the rest of the
+    /// trace) and where the raw field printer may print a char array, whose string flag the
+    /// first unprintable value clears for good.
+    pub fn prints_statelessly(&self, raw: bool) -> bool {
+        let c = self.compiled();
+        if raw || c.is_failed() {
+            !c.format.fields.iter().any(|f| {
+                f.flags.has(crate::FieldFlags::ARRAY) && f.flags.has(crate::FieldFlags::STRING)
+            })
+        } else {
+            !c.is_bprint
+        }
+    }
+
     /// The `__print_flags()` symbols libtraceevent 1.8's sched_switch plugin derives the task
     /// state letters from: the first `__print_flags` (searching each print argument through its
     /// operators, left before right) whose value expression is a field or an operation on
@@ -309,6 +325,11 @@ impl<'a> Tep<'a> {
 
     /// `tep_find_event`: bisection over the id-ordered events.
     pub fn event_by_id(&self, id: i32) -> Option<Event<'_, 'a>> {
+        self.event_index_by_id(id).and_then(|i| self.event_at(i))
+    }
+
+    /// The position of the event with `id` in [`Tep::events`] order.
+    pub fn event_index_by_id(&self, id: i32) -> Option<usize> {
         let (mut l, mut u) = (0usize, self.events.len());
         while l < u {
             let idx = (l + u) / 2;
@@ -318,13 +339,23 @@ impl<'a> Tep<'a> {
             } else if id > e.id {
                 l = idx + 1;
             } else {
-                return Some(Event {
-                    tep: self,
-                    entry: e,
-                });
+                return Some(idx);
             }
         }
         None
+    }
+
+    /// The event at position `index` of [`Tep::events`] order.
+    pub fn event_at(&self, index: usize) -> Option<Event<'_, 'a>> {
+        self.events.get(index).map(|e| Event {
+            tep: self,
+            entry: e,
+        })
+    }
+
+    /// How many events there are.
+    pub fn event_count(&self) -> usize {
+        self.events.len()
     }
 
     /// All events in id order (`tep_list_events(TEP_EVENT_SORT_ID)`).
