@@ -1104,20 +1104,23 @@ impl<'f> Producer<'_, '_, 'f, '_> {
                 };
                 if comm.len() <= parallel::COMM_MAX {
                     let (home, at) = merge.head_home(i).expect("stream with a head");
-                    batch.push(parallel::Job {
-                        home: 0,
-                        at,
-                        len: rec.data.len() as u32,
-                        ts: rec.ts,
-                        cpu: rec.cpu,
-                        missed: rec.missed_events,
-                        source: sinfo.source as u32,
-                        file: fi as u32,
-                        pid,
-                        evx: evx.map_or(u32::MAX, |k| k as u32),
-                        comm: parallel::CommBuf::new(comm),
-                        pre: 0..0,
-                    }, home);
+                    batch.push(
+                        parallel::Job {
+                            home: 0,
+                            at,
+                            len: rec.data.len() as u32,
+                            ts: rec.ts,
+                            cpu: rec.cpu,
+                            missed: rec.missed_events,
+                            source: sinfo.source as u32,
+                            file: fi as u32,
+                            pid,
+                            evx: evx.map_or(u32::MAX, |k| k as u32),
+                            comm: parallel::CommBuf::new(comm),
+                            pre: 0..0,
+                        },
+                        home,
+                    );
                     if let (Some(k), false) = (evx, opts.raw) {
                         let evi = self.infos[fi][k].get().expect("made above");
                         if let (Some(hd), false) = (&evi.handler, evi.print_raw) {
@@ -1205,7 +1208,13 @@ impl<'f> Producer<'_, '_, 'f, '_> {
 
                 // Event info (print_event_info)
                 let evi = self.infos[fi][evx].get_or_init(|| {
-                    make_ev_info(opts, self.plugins_on, &self.raw_res, &self.nohandle_res, &ev)
+                    make_ev_info(
+                        opts,
+                        self.plugins_on,
+                        &self.raw_res,
+                        &self.nohandle_res,
+                        &ev,
+                    )
                 });
                 info.clear();
                 if opts.raw || evi.print_raw {

@@ -183,7 +183,13 @@ fn print_batch(sh: &Shared<'_, '_, '_>, b: &Batch<'_>, out: &mut Vec<u8>, state:
 }
 
 /// One line, as [`Producer::step`] prints it for a record whose printing is order-free.
-fn print_job(sh: &Shared<'_, '_, '_>, b: &Batch<'_>, j: &Job, out: &mut Vec<u8>, state: &mut State) {
+fn print_job(
+    sh: &Shared<'_, '_, '_>,
+    b: &Batch<'_>,
+    j: &Job,
+    out: &mut Vec<u8>,
+    state: &mut State,
+) {
     let opts = sh.opts;
     let dialect = opts.dialect;
     let f = &sh.files[j.file as usize];
@@ -222,8 +228,7 @@ fn print_job(sh: &Shared<'_, '_, '_>, b: &Batch<'_>, j: &Job, out: &mut Vec<u8>,
                 .get()
                 .expect("event info made by the producer");
             if opts.raw || evi.print_raw {
-                f.tep
-                    .print_raw_fields_checked(&ev, tail, data.len(), out);
+                f.tep.print_raw_fields_checked(&ev, tail, data.len(), out);
             } else {
                 let mut pretty = true;
                 if let Some(hd) = &evi.handler {

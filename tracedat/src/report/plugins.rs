@@ -671,7 +671,15 @@ fn sched_switch(
     let e = ctx.endian;
     let f = &h.f;
     // Order in `f`: prev_pid, prev_prio, next_pid, next_prio, prev_comm, prev_state, next_comm.
-    if task(out, &mut comms, (f.get(0), "prev_pid"), f.get(4), Data(e, d)).is_none() {
+    if task(
+        out,
+        &mut comms,
+        (f.get(0), "prev_pid"),
+        f.get(4),
+        Data(e, d),
+    )
+    .is_none()
+    {
         return;
     }
     out.push(b' ');
@@ -692,7 +700,15 @@ fn sched_switch(
         }
     }
     out.extend_from_slice(b" ==> ");
-    if task(out, &mut comms, (f.get(2), "next_pid"), f.get(6), Data(e, d)).is_none() {
+    if task(
+        out,
+        &mut comms,
+        (f.get(2), "next_pid"),
+        f.get(6),
+        Data(e, d),
+    )
+    .is_none()
+    {
         return;
     }
     if let Some(prio) = get_val(out, f.get(3), "next_prio", e, d, true) {

@@ -1138,7 +1138,11 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
             }
         };
         if plen >= 0 {
-            cprintf(out, fmt.text, &[PArg::Int(plen as i64 as u64), PArg::Int(v)]);
+            cprintf(
+                out,
+                fmt.text,
+                &[PArg::Int(plen as i64 as u64), PArg::Int(v)],
+            );
         } else if let Some(spec) = fmt.spec.filter(|s| s.conv != b's') {
             cprintf_int_spec(out, spec, v);
         } else {
@@ -1190,7 +1194,15 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
             PKind::String => {
                 if let Some(a) = arg(p.arg) {
                     let start = out.len();
-                    self.print_str_arg(out, F { text: &p.format, spec: p.spec.as_ref() }, if has_len { len_arg } else { -1 }, a);
+                    self.print_str_arg(
+                        out,
+                        F {
+                            text: &p.format,
+                            spec: p.spec.as_ref(),
+                        },
+                        if has_len { len_arg } else { -1 },
+                        a,
+                    );
                     if let Some(z) = memchr::memchr(0, &out[start..]) {
                         out.truncate(start + z);
                     }

@@ -164,8 +164,10 @@ pub(crate) fn precompile(fmt: &[u8]) -> Option<Spec> {
         starred = true;
         0
     })?;
-    (!starred && end == fmt.len() && matches!(s.conv, b'd' | b'i' | b'u' | b'o' | b'x' | b'X' | b's'))
-        .then_some(s)
+    (!starred
+        && end == fmt.len()
+        && matches!(s.conv, b'd' | b'i' | b'u' | b'o' | b'x' | b'X' | b's'))
+    .then_some(s)
 }
 
 /// [`cprintf`] of a [`precompile`]d format with its one integer argument.
@@ -402,7 +404,12 @@ fn fmt_int(out: &mut Vec<u8>, s: &Spec, raw: u64) {
     }
     let digits = &buf[at..];
     // the common case: no sign, prefix, width or precision
-    if !neg && s.width == 0 && s.prec.is_none() && !(signed && (s.plus || s.space)) && !(base == 16 && s.alt) {
+    if !neg
+        && s.width == 0
+        && s.prec.is_none()
+        && !(signed && (s.plus || s.space))
+        && !(base == 16 && s.alt)
+    {
         out.extend_from_slice(digits);
         return;
     }

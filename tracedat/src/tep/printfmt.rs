@@ -91,8 +91,8 @@ pub(crate) struct Atom {
 impl Atom {
     pub(crate) fn new(text: String) -> Atom {
         let v = crate::cnum::strtoull(text.as_bytes(), 0);
-        let number = (v != 0 || text.as_bytes().first().is_some_and(|c| c.is_ascii_digit()))
-            .then_some(v);
+        let number =
+            (v != 0 || text.as_bytes().first().is_some_and(|c| c.is_ascii_digit())).then_some(v);
         Atom {
             text,
             resolved: OnceLock::new(),
