@@ -790,9 +790,14 @@ fn report_events(
             break;
         }
         let handle_input = if multi { Some(src.input) } else { None };
+        // FilterSet only looks for the stack events: the other formats stay unparsed.
         let mut filters = FilterSet::new(
             dialect,
-            tep.events().map(|e| e.format()),
+            tep.events()
+                .filter(|e| {
+                    e.system() == "ftrace" && matches!(e.name(), "kernel_stack" | "user_stack")
+                })
+                .map(|e| e.format()),
             f.buffers()[src.buffer].nr_cpus.max(f.cpus()) as usize,
         );
         let pf = pid_filter.take();

@@ -1208,7 +1208,8 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
                     }
                 }
             }
-            PKind::Literal => puts(out, &p.format),
+            // literals are cut at a NUL when parsed
+            PKind::Literal => out.extend_from_slice(&p.format),
         }
     }
 
