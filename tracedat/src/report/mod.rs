@@ -254,22 +254,41 @@ fn build_tep<'a>(
     let mut tep = Tep::new(f.endian(), hdr.long_size as u32, opts.dialect);
     tep.set_plugin_functions(!opts.no_plugins && !opts.local_plugins_only);
     let mut failures = 0u32;
-    for text in f.ftrace_formats().map_err(ferr)? {
-        if tep.add_ftrace_format(text).is_err() {
-            failures += 1;
-        }
-    }
-    for sys in f.event_systems().map_err(ferr)? {
-        for text in &sys.formats {
-            if tep
-                .add_event_format(&String::from_utf8_lossy(sys.name), text)
-                .is_err()
-            {
-                failures += 1;
+    // kallsyms is the largest piece of metadata: it is inflated (and, when events will be
+    // printed, parsed) on another thread while the formats are read here.
+    let warm = opts.mode == Mode::Events;
+    let (symbols, formats) = std::thread::scope(|s| {
+        let symbols = s.spawn(move || {
+            f.kallsyms().map(|text| {
+                let t = crate::tep::SymbolTable::new(text);
+                if warm {
+                    t.warm();
+                }
+                t
+            })
+        });
+        let formats = (|| -> Result<(), ReportError> {
+            for text in f.ftrace_formats().map_err(ferr)? {
+                if tep.add_ftrace_format(text).is_err() {
+                    failures += 1;
+                }
             }
-        }
-    }
-    tep.set_kallsyms(f.kallsyms().map_err(ferr)?);
+            for sys in f.event_systems().map_err(ferr)? {
+                for text in &sys.formats {
+                    if tep
+                        .add_event_format(&String::from_utf8_lossy(sys.name), text)
+                        .is_err()
+                    {
+                        failures += 1;
+                    }
+                }
+            }
+            Ok(())
+        })();
+        (symbols.join().expect("kallsyms thread"), formats)
+    });
+    formats?;
+    tep.set_symbol_table(symbols.map_err(ferr)?);
     tep.set_printk_formats(f.printk_formats().map_err(ferr)?);
     Ok((tep, failures))
 }

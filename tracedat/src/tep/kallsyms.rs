@@ -176,6 +176,16 @@ impl<'a> Kallsyms<'a> {
     /// entry after the last): the bisection reads only the dense address array.
     fn sorted_map(&self) -> &(Vec<u32>, Vec<u64>, u64) {
         self.map_built.store(true, Ordering::Relaxed);
+        self.sorted_arrays()
+    }
+
+    /// Parses and sorts the table now (on another thread while the report starts) without
+    /// counting as the first address lookup.
+    pub(crate) fn warm(&self) {
+        self.sorted_arrays();
+    }
+
+    fn sorted_arrays(&self) -> &(Vec<u32>, Vec<u64>, u64) {
         self.sorted.get_or_init(|| {
             static GENERATION: AtomicU64 = AtomicU64::new(1);
             let syms = self.symbols();

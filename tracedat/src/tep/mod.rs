@@ -139,8 +139,28 @@ pub struct Tep<'a> {
     plugin_funcs: bool,
     /// Ordered by id as libtraceevent's `add_event()` keeps them.
     events: Vec<Entry<'a>>,
+    /// Indexes of `events` ordered by id, equal ids in the order added (as libtraceevent's
+    /// `add_event()` inserts before the first larger id); made on first use, so adding
+    /// thousands of formats does not shift the list each time.
+    order: OnceLock<Vec<u32>>,
     kallsyms: kallsyms::Kallsyms<'a>,
     printk: printk::Printk<'a>,
+}
+
+/// The KALLSYMS text for [`Tep::set_symbol_table`].
+pub struct SymbolTable<'a>(kallsyms::Kallsyms<'a>);
+
+impl<'a> SymbolTable<'a> {
+    /// The table of `text`, parsed on first use.
+    pub fn new(text: &'a [u8]) -> Self {
+        SymbolTable(kallsyms::Kallsyms::new(text))
+    }
+
+    /// Parses and sorts it now (the first address lookup still behaves as libtraceevent's:
+    /// name searches before it see the registration order).
+    pub fn warm(&self) {
+        self.0.warm();
+    }
 }
 
 /// A handle on one event of a [`Tep`].
@@ -250,6 +270,7 @@ impl<'a> Tep<'a> {
             dialect,
             plugin_funcs: true,
             events: Vec::new(),
+            order: OnceLock::new(),
             kallsyms: kallsyms::Kallsyms::new(&[]),
             printk: printk::Printk::new(&[]),
         }
@@ -307,15 +328,20 @@ impl<'a> Tep<'a> {
             compiled: OnceLock::new(),
         };
         // insert before the first event with a larger id, as add_event() does
-        let pos = self.events.partition_point(|x| x.id <= e.id);
         let id = e.id;
-        self.events.insert(pos, e);
+        self.events.push(e);
+        self.order = OnceLock::new();
         Ok(id)
     }
 
     /// The KALLSYMS text (`/proc/kallsyms`), parsed on first lookup.
     pub fn set_kallsyms(&mut self, text: &'a [u8]) {
         self.kallsyms = kallsyms::Kallsyms::new(text);
+    }
+
+    /// A symbol table made (and possibly parsed) elsewhere, e.g. on another thread.
+    pub fn set_symbol_table(&mut self, table: SymbolTable<'a>) {
+        self.kallsyms = table.0;
     }
 
     /// The PRINTK text (`printk_formats`), parsed on first lookup.
@@ -328,12 +354,26 @@ impl<'a> Tep<'a> {
         self.event_index_by_id(id).and_then(|i| self.event_at(i))
     }
 
+    fn order(&self) -> &[u32] {
+        self.order.get_or_init(|| {
+            let mut keyed: Vec<(i32, u32)> = self
+                .events
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e.id, i as u32))
+                .collect();
+            keyed.sort_by_key(|k| k.0);
+            keyed.into_iter().map(|k| k.1).collect()
+        })
+    }
+
     /// The position of the event with `id` in [`Tep::events`] order.
     pub fn event_index_by_id(&self, id: i32) -> Option<usize> {
-        let (mut l, mut u) = (0usize, self.events.len());
+        let order = self.order();
+        let (mut l, mut u) = (0usize, order.len());
         while l < u {
             let idx = (l + u) / 2;
-            let e = &self.events[idx];
+            let e = &self.events[order[idx] as usize];
             if id < e.id {
                 u = idx;
             } else if id > e.id {
@@ -347,7 +387,8 @@ impl<'a> Tep<'a> {
 
     /// The event at position `index` of [`Tep::events`] order.
     pub fn event_at(&self, index: usize) -> Option<Event<'_, 'a>> {
-        self.events.get(index).map(|e| Event {
+        let i = *self.order().get(index)?;
+        self.events.get(i as usize).map(|e| Event {
             tep: self,
             entry: e,
         })
@@ -360,9 +401,9 @@ impl<'a> Tep<'a> {
 
     /// All events in id order (`tep_list_events(TEP_EVENT_SORT_ID)`).
     pub fn events(&self) -> impl Iterator<Item = Event<'_, 'a>> {
-        self.events.iter().map(move |e| Event {
+        self.order().iter().map(move |&i| Event {
             tep: self,
-            entry: e,
+            entry: &self.events[i as usize],
         })
     }
 
@@ -376,7 +417,7 @@ impl<'a> Tep<'a> {
     /// `tep_data_type`: the event id of a record, read with the `common_type` field of the
     /// lowest-id event (as libtraceevent does).
     pub fn record_type(&self, data: &[u8]) -> Option<i32> {
-        let first = self.events.first()?;
+        let first = &self.events[*self.order().first()? as usize];
         let c = self.compile(first);
         let f = c.format.common_field("common_type")?;
         let v = f.read_uint(self.endian, data)?;
