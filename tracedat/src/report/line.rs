@@ -2,6 +2,8 @@
 //! event name (tracecmd/trace-read.c `trace_show_data`, `print_event_name`, `time_format`;
 //! libtraceevent `print_event_time`, `data_latency_format`).
 
+use crate::tep::printf::decimal_into;
+
 /// How timestamps are printed (`time_format()` in trace-read.c).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimeFmt {
@@ -48,37 +50,31 @@ impl TimeFmt {
 /// `%*llu`: right-aligned in `width`.
 #[inline]
 pub fn write_u64_pad(out: &mut Vec<u8>, v: u64, width: usize) {
-    let mut buf = [0u8; 20];
-    let s = fmt_u64(&mut buf, v);
-    for _ in s.len()..width {
-        out.push(b' ');
+    let mut buf = [0u8; 24];
+    let at = decimal_into(&mut buf, v);
+    let n = buf.len() - at;
+    if n < width {
+        out.resize(out.len() + width - n, b' ');
     }
-    out.extend_from_slice(s);
+    out.extend_from_slice(&buf[at..]);
 }
 
 /// `%0*llu`: zero-padded to `width`.
 #[inline]
 pub fn write_u64_zero(out: &mut Vec<u8>, v: u64, width: usize) {
-    let mut buf = [0u8; 20];
-    let s = fmt_u64(&mut buf, v);
-    for _ in s.len()..width {
-        out.push(b'0');
+    let mut buf = [0u8; 24];
+    let at = decimal_into(&mut buf, v);
+    let n = buf.len() - at;
+    if n < width {
+        out.resize(out.len() + width - n, b'0');
     }
-    out.extend_from_slice(s);
+    out.extend_from_slice(&buf[at..]);
 }
 
 #[inline]
-fn fmt_u64(buf: &mut [u8; 20], mut v: u64) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    &buf[i..]
+fn fmt_u64(buf: &mut [u8; 24], v: u64) -> &[u8] {
+    let at = decimal_into(buf, v);
+    &buf[at..]
 }
 
 /// `%d` of an int.
@@ -87,7 +83,7 @@ pub fn write_i32(out: &mut Vec<u8>, v: i32) {
     if v < 0 {
         out.push(b'-');
     }
-    let mut buf = [0u8; 20];
+    let mut buf = [0u8; 24];
     out.extend_from_slice(fmt_u64(&mut buf, v.unsigned_abs() as u64));
 }
 
@@ -111,7 +107,7 @@ pub fn write_comm_pid_cpu(out: &mut Vec<u8>, comm: &[u8], pid: i32, cpu: u32, la
     if n < 5 {
         out.resize(out.len() + 5 - n, b' ');
     }
-    let mut buf = [0u8; 20];
+    let mut buf = [0u8; 24];
     let digits = fmt_u64(&mut buf, cpu as u64);
     if latency {
         out.push(b' ');

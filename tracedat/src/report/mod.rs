@@ -984,8 +984,6 @@ fn report_events(
         wakeup,
         last_ts_check: 0,
         last_ts_diff: 0,
-        line: Vec::with_capacity(4096),
-        info: Vec::with_capacity(4096),
     };
     if parallel {
         let view = parallel::Shared::new(&p);
@@ -1031,8 +1029,6 @@ struct Producer<'t, 'a, 'f, 'o> {
     wakeup: Option<wakeup::Wakeup>,
     last_ts_check: u64,
     last_ts_diff: u64,
-    line: Vec<u8>,
-    info: Vec<u8>,
 }
 
 impl<'f> Producer<'_, '_, 'f, '_> {
@@ -1174,9 +1170,9 @@ impl<'f> Producer<'_, '_, 'f, '_> {
         }
 
         // trace_show_data
-        let line = &mut self.line;
-        let info = &mut self.info;
-        line.clear();
+        // The line is printed straight into `out` from `lstart` on.
+        let line: &mut Vec<u8> = out;
+        let lstart = line.len();
         if rec.missed_events > 0 {
             let _ = writeln!(
                 line,
@@ -1240,10 +1236,9 @@ impl<'f> Producer<'_, '_, 'f, '_> {
                         &ev,
                     )
                 });
-                info.clear();
                 if opts.raw || evi.print_raw {
                     st.tep
-                        .print_raw_fields_checked(&ev, tail, rec.data.len(), info);
+                        .print_raw_fields_checked(&ev, tail, rec.data.len(), line);
                 } else {
                     let ctx = Ctx {
                         endian: st.endian,
@@ -1279,7 +1274,7 @@ impl<'f> Producer<'_, '_, 'f, '_> {
                                     }
                                 }
                                 let xf = exit_h.fgraph_fields().unwrap();
-                                plugins::fgraph_entry(ef, xf, &ctx, rec.data, exit_data, info);
+                                plugins::fgraph_entry(ef, xf, &ctx, rec.data, exit_data, line);
                             } else {
                                 // No funcgraph_exit event: trace-cmd's ret_event_check fails
                                 // and the handler returns -1 (print format follows).
@@ -1288,7 +1283,7 @@ impl<'f> Producer<'_, '_, 'f, '_> {
                         }
                         Some(Handler::FgraphExit(xf)) => {
                             pretty = false;
-                            plugins::fgraph_exit(xf, &ctx, rec.data, info);
+                            plugins::fgraph_exit(xf, &ctx, rec.data, line);
                         }
                         Some(hd) => {
                             let tf = st.time_fmt_repeat(opts);
@@ -1302,21 +1297,20 @@ impl<'f> Producer<'_, '_, 'f, '_> {
                                 &mut st.plugin_state,
                                 Some(&mut st.comms),
                                 &prec,
-                                info,
+                                line,
                                 &|b: &mut Vec<u8>, t: u64| tf.write(b, t),
                             );
                         }
                         None => {}
                     }
                     if pretty {
-                        st.tep.print_pretty_in(&ev, tail, rec.data.len(), info);
+                        st.tep.print_pretty_in(&ev, tail, rec.data.len(), line);
                     }
                 }
-                line.extend_from_slice(info);
             }
             _ => write_unknown(line, opts, st.lat.flags(st.endian, rec.data)),
         }
-        if line.last() == Some(&b'\n') {
+        if line.len() > lstart && line.last() == Some(&b'\n') {
             line.pop();
         }
         if let Some(d) = dbg.as_ref().filter(|_| opts.debug) {
@@ -1339,14 +1333,15 @@ impl<'f> Producer<'_, '_, 'f, '_> {
             }
         }
         // trace_seq_do_printf prints "%.*s": the line ends at its first NUL.
-        let end = memchr::memchr(0, line).unwrap_or(line.len());
-        out.extend_from_slice(&line[..end]);
+        if let Some(z) = memchr::memchr(0, &line[lstart..]) {
+            line.truncate(lstart + z);
+        }
         if let (Some(w), Some(ev)) = (self.wakeup.as_mut(), ev) {
             if fi == 0 {
-                w.process(ev.id() as u32, rec.ts, rec.data, out);
+                w.process(ev.id() as u32, rec.ts, rec.data, line);
             }
         }
-        out.push(b'\n');
+        line.push(b'\n');
         if let Sink::Batch(b) = sink {
             b.push_printed(pre_start);
         }

@@ -79,6 +79,22 @@ pub struct State {
     func_stacks: Vec<Vec<Option<Box<str>>>>,
 }
 
+/// `%x`/`%llx`.
+fn push_hex_u64(out: &mut Vec<u8>, mut v: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut b = [0u8; 16];
+    let mut i = b.len();
+    loop {
+        i -= 1;
+        b[i] = HEX[(v & 15) as usize];
+        v >>= 4;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&b[i..]);
+}
+
 /// Read a field as libtraceevent's `tep_read_number_field`: `None` for odd sizes.
 #[inline]
 fn read_num(f: &Field, endian: Endian, data: &[u8]) -> Option<u64> {
@@ -542,7 +558,12 @@ impl Handler {
                 if let Some(f) = f {
                     if let Some(v) = read_num(f, e, d) {
                         if let Some((name, start)) = ctx.syms.find_func(v) {
-                            let _ = write!(out, "({}+0x{:x}) ", name, v.wrapping_sub(start) as u32);
+                            // "(%s+0x%x) "
+                            out.push(b'(');
+                            out.extend_from_slice(name.as_bytes());
+                            out.extend_from_slice(b"+0x");
+                            push_hex_u64(out, v.wrapping_sub(start) as u32 as u64);
+                            out.extend_from_slice(b") ");
                         }
                     }
                 }

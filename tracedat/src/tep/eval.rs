@@ -51,18 +51,9 @@ fn hex2(out: &mut Vec<u8>, b: u8) {
 }
 
 fn push_u64(out: &mut Vec<u8>, v: u64) {
-    let mut b = [0u8; 20];
-    let mut i = b.len();
-    let mut v = v;
-    loop {
-        i -= 1;
-        b[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&b[i..]);
+    let mut b = [0u8; 24];
+    let at = super::printf::decimal_into(&mut b, v);
+    out.extend_from_slice(&b[at..]);
 }
 
 fn push_i64(out: &mut Vec<u8>, v: i64) {

@@ -30,7 +30,7 @@ mod eval;
 mod event;
 mod kallsyms;
 mod plugin_funcs;
-mod printf;
+pub(crate) mod printf;
 mod printfmt;
 mod printk;
 mod token;

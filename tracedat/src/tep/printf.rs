@@ -329,19 +329,42 @@ fn pad_field(out: &mut Vec<u8>, s: &Spec, body: &[u8]) {
     }
 }
 
+const DEC_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Writes the decimal digits of `m` into the end of `buf` (two at a time); returns where
+/// they start.
+#[inline]
+pub(crate) fn decimal_into(buf: &mut [u8; 24], mut m: u64) -> usize {
+    let mut i = buf.len();
+    while m >= 100 {
+        let r = (m % 100) as usize * 2;
+        m /= 100;
+        i -= 2;
+        buf[i] = DEC_PAIRS[r];
+        buf[i + 1] = DEC_PAIRS[r + 1];
+    }
+    if m >= 10 {
+        let r = m as usize * 2;
+        i -= 2;
+        buf[i] = DEC_PAIRS[r];
+        buf[i + 1] = DEC_PAIRS[r + 1];
+    } else {
+        i -= 1;
+        buf[i] = b'0' + m as u8;
+    }
+    i
+}
+
 /// Writes the digits of `m` in `base` into the end of `buf`; returns where they start.
 #[inline]
 fn digits_into(buf: &mut [u8; 24], mut m: u64, base: u64, upper: bool) -> usize {
     let mut i = buf.len();
     match base {
-        10 => loop {
-            i -= 1;
-            buf[i] = b'0' + (m % 10) as u8;
-            m /= 10;
-            if m == 0 {
-                break;
-            }
-        },
+        10 => return decimal_into(buf, m),
         16 => {
             let table: &[u8; 16] = if upper {
                 b"0123456789ABCDEF"
