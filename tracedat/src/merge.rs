@@ -340,6 +340,18 @@ impl<'f> Merge<'f> {
         self.streams[i].peek_page_tail()
     }
 
+    /// [`crate::CpuStream::release_consumed_pages`] on every stream.
+    ///
+    /// # Safety
+    ///
+    /// As there: the input files' bytes must be private read-only file mappings.
+    pub unsafe fn release_consumed_pages(&mut self, lag: usize) {
+        for s in &mut self.streams {
+            // SAFETY: forwarded from the caller.
+            unsafe { s.release_consumed_pages(lag) };
+        }
+    }
+
     /// Where the current record of stream `i` lives (see [`crate::CpuStream::peek_home`]).
     #[inline]
     pub fn head_home(&self, i: usize) -> Option<(crate::stream::RecordHomeRef<'_, 'f>, usize)> {

@@ -338,6 +338,31 @@ fn page_slice<'s>(src: &'s Src<'_>, slot: u8, start: usize, page_size: u32) -> &
     &b[start.min(e)..e]
 }
 
+/// Hands back the whole memory pages of `d` from `*done` up to `lag` bytes before `at`,
+/// in steps of at least `lag / 2` (see [`CpuStream::release_consumed_pages`]).
+fn release_behind(d: &[u8], at: usize, lag: usize, done: &mut usize) {
+    const PAGE: usize = 4096;
+    let Some(upto) = at.checked_sub(lag) else {
+        return;
+    };
+    if upto < *done + lag / 2 {
+        return;
+    }
+    let base = d.as_ptr() as usize;
+    // whole pages only: the first page may hold bytes before the CPU data
+    let start = (base + *done).next_multiple_of(PAGE);
+    let end = (base + upto) / PAGE * PAGE;
+    if end > start {
+        // SAFETY: [start, end) lies within `d`, which the caller of release_consumed_pages
+        // promised is a read-only file mapping; the pages are only dropped from this
+        // process, and reading them again refaults the file's contents.
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
+        }
+    }
+    *done = upto;
+}
+
 /// One CPU's records in order. `peek` is the current record, `peek_after` the one after it;
 /// `advance` moves on. Records borrow from the stream and stay valid until the next
 /// `advance`.
@@ -362,6 +387,9 @@ pub struct CpuStream<'f> {
     ended: bool,
     first_raw: Option<u64>,
     problems: Vec<Warning>,
+    /// Set by [`CpuStream::release_consumed_pages`]: how far behind the current page the
+    /// mapped data is given back, and up to where it has been.
+    release: Option<(usize, usize)>,
 }
 
 impl std::fmt::Debug for CpuStream<'_> {
@@ -421,6 +449,7 @@ impl<'f> CpuStream<'f> {
             ended: c.size == 0,
             first_raw: None,
             problems: Vec::new(),
+            release: None,
         };
         if c.size == 0 {
             return Ok(s);
@@ -471,6 +500,22 @@ impl<'f> CpuStream<'f> {
         s.cur = s.nxt.take();
         s.fill_next();
         Ok(s)
+    }
+
+    /// For data read from a read-only file mapping: every so often, the mapped pages more
+    /// than `lag` bytes behind the current page are handed back to the kernel
+    /// (`madvise(MADV_DONTNEED)`), so a report of a file larger than memory keeps a bounded
+    /// resident size. They stay readable (a later read faults them in again from the page
+    /// cache or the file), which is why `lag` should exceed what readers still hold.
+    ///
+    /// # Safety
+    ///
+    /// The stream's bytes must be a private read-only mapping of a file: on anonymous
+    /// memory `MADV_DONTNEED` would replace the data by zeros.
+    pub unsafe fn release_consumed_pages(&mut self, lag: usize) {
+        if matches!(self.src, Src::Plain(_)) {
+            self.release = Some((lag, 0));
+        }
     }
 
     /// The CPU id.
@@ -639,6 +684,9 @@ impl<'f> CpuStream<'f> {
             self.page_at = (self.page_off - chunks[k].offset) as usize;
         } else {
             self.page_at = self.page_off as usize;
+            if let (Some((lag, done)), Src::Plain(d)) = (&mut self.release, &self.src) {
+                release_behind(d, self.page_at, *lag, done);
+            }
         }
         let page = page_slice(&self.src, self.page_slot, self.page_at, self.page_size);
         let d = PageDecoder::load(page, self.fmt);

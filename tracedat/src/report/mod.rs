@@ -395,6 +395,36 @@ pub fn run(
     out: &mut dyn Write,
     warn: &mut dyn Write,
 ) -> Result<i32, ReportError> {
+    run_inner(inputs, opts, out, warn, false)
+}
+
+/// [`run`] for inputs that are file mappings: the record data a report is done with is given
+/// back to the kernel as it goes (see [`crate::CpuStream::release_consumed_pages`]), so the
+/// resident size stays bounded however large the files are.
+///
+/// # Safety
+///
+/// Every `inputs[i].bytes` must be a private read-only mapping of a file.
+pub unsafe fn run_mapped(
+    inputs: &[InputFile<'_>],
+    opts: &Options,
+    out: &mut dyn Write,
+    warn: &mut dyn Write,
+) -> Result<i32, ReportError> {
+    run_inner(inputs, opts, out, warn, true)
+}
+
+/// How far behind each CPU's current page mapped data is given back: far more than the
+/// parallel report's batches in flight hold, so workers never fault it in again.
+const RELEASE_LAG: usize = 32 << 20;
+
+fn run_inner(
+    inputs: &[InputFile<'_>],
+    opts: &Options,
+    out: &mut dyn Write,
+    warn: &mut dyn Write,
+    release: bool,
+) -> Result<i32, ReportError> {
     let mut files = Vec::with_capacity(inputs.len());
     for inp in inputs {
         let f = TraceFile::parse(inp.bytes).map_err(|e| ReportError::File {
@@ -407,7 +437,7 @@ pub fn run(
         buf: Vec::with_capacity(FLUSH_AT + 65536),
         w: out,
     };
-    let r = run_files(inputs, &files, opts, &mut o, warn);
+    let r = run_files(inputs, &files, opts, &mut o, warn, release);
     let flushed = o.flush();
     let status = r?;
     flushed?;
@@ -420,6 +450,7 @@ fn run_files(
     opts: &Options,
     o: &mut Out<'_>,
     warn: &mut dyn Write,
+    release: bool,
 ) -> Result<i32, ReportError> {
     let dialect = opts.dialect;
     let mut teps = Vec::with_capacity(files.len());
@@ -507,7 +538,7 @@ fn run_files(
     if opts.show_cpus {
         return Ok(0);
     }
-    report_events(inputs, files, &teps, opts, dialect, o, warn)
+    report_events(inputs, files, &teps, opts, dialect, o, warn, release)
 }
 
 fn host_page_size() -> usize {
@@ -717,6 +748,7 @@ fn report_events(
     dialect: Dialect,
     o: &mut Out<'_>,
     warn: &mut dyn Write,
+    release: bool,
 ) -> Result<i32, ReportError> {
     let popts = apply_plugin_options(opts, files.len());
     let raw_res = event_flag_matchers(&opts.raw_events)?;
@@ -768,11 +800,15 @@ fn report_events(
         .zip(&times)
         .map(|(f, t)| Input { file: f, time: t })
         .collect();
-    let merge =
+    let mut merge =
         Merge::for_report(&inputs_m, opts.align_ts, |_| true).map_err(|e| ReportError::Die {
             message: format!("failed to init data: {e}"),
             status: 1,
         })?;
+    if release {
+        // SAFETY: `release` comes from run_mapped, whose caller promised file mappings.
+        unsafe { merge.release_consumed_pages(RELEASE_LAG) };
+    }
 
     // read_data_info's first loop: per handle (top buffers in file order, then instances)
     // compile its filters, and for top buffers print "cpus=", then --stat/--uname/--version
