@@ -263,7 +263,20 @@ struct ZSlot {
     chunk: usize,
     /// Shared so that a parallel report can keep a chunk alive while workers print its
     /// records ([`CpuStream::peek_home`]); refilled in place when nobody else holds it.
-    buf: Arc<Vec<u8>>,
+    buf: Arc<ChunkBuf>,
+}
+
+/// An inflated chunk. Aligned to whole cache lines: its reference count changes on the
+/// threads that print records while the reading thread works on the data around it.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+pub struct ChunkBuf(Vec<u8>);
+
+impl std::ops::Deref for ChunkBuf {
+    type Target = Vec<u8>;
+    fn deref(&self) -> &Vec<u8> {
+        &self.0
+    }
 }
 
 /// The memory a record lives in: the mapped file, or an inflated chunk that stays alive as
@@ -273,7 +286,7 @@ pub enum RecordHome<'f> {
     /// The CPU's bytes in the map.
     Map(&'f [u8]),
     /// An inflated chunk.
-    Chunk(Arc<Vec<u8>>),
+    Chunk(Arc<ChunkBuf>),
 }
 
 impl RecordHome<'_> {
@@ -301,7 +314,7 @@ impl RecordHome<'_> {
 #[derive(Clone, Copy, Debug)]
 pub enum RecordHomeRef<'s, 'f> {
     Map(&'f [u8]),
-    Chunk(&'s Arc<Vec<u8>>),
+    Chunk(&'s Arc<ChunkBuf>),
 }
 
 impl<'f> RecordHomeRef<'_, 'f> {
@@ -469,11 +482,11 @@ impl<'f> CpuStream<'f> {
                 slots: [
                     ZSlot {
                         chunk: usize::MAX,
-                        buf: Arc::new(Vec::new()),
+                        buf: Arc::new(ChunkBuf::default()),
                     },
                     ZSlot {
                         chunk: usize::MAX,
-                        buf: Arc::new(Vec::new()),
+                        buf: Arc::new(ChunkBuf::default()),
                     },
                 ],
             };
@@ -672,9 +685,9 @@ impl<'f> CpuStream<'f> {
                 let n = ch.usize as usize;
                 if Arc::get_mut(&mut z.buf).is_none() {
                     // a parallel report still prints records of the old chunk
-                    z.buf = Arc::new(Vec::new());
+                    z.buf = Arc::new(ChunkBuf::default());
                 }
-                let buf = Arc::get_mut(&mut z.buf).expect("unshared chunk buffer");
+                let buf = &mut Arc::get_mut(&mut z.buf).expect("unshared chunk buffer").0;
                 buf.resize(n, 0);
                 dec.decompress_exact(p, input, buf).map_err(fail)?;
                 z.chunk = k;
