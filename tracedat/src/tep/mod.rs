@@ -142,7 +142,7 @@ pub struct Tep<'a> {
     /// Indexes of `events` ordered by id, equal ids in the order added (as libtraceevent's
     /// `add_event()` inserts before the first larger id); made on first use, so adding
     /// thousands of formats does not shift the list each time.
-    order: OnceLock<Vec<u32>>,
+    order: OnceLock<(Vec<u32>, Vec<u32>)>,
     kallsyms: kallsyms::Kallsyms<'a>,
     printk: printk::Printk<'a>,
 }
@@ -355,6 +355,12 @@ impl<'a> Tep<'a> {
     }
 
     fn order(&self) -> &[u32] {
+        &self.index().0
+    }
+
+    /// The id order, and a table from id to the position the bisection finds (ids below
+    /// 2^17; records carry 16-bit types), made together on first use.
+    fn index(&self) -> &(Vec<u32>, Vec<u32>) {
         self.order.get_or_init(|| {
             let mut keyed: Vec<(i32, u32)> = self
                 .events
@@ -363,17 +369,28 @@ impl<'a> Tep<'a> {
                 .map(|(i, e)| (e.id, i as u32))
                 .collect();
             keyed.sort_by_key(|k| k.0);
-            keyed.into_iter().map(|k| k.1).collect()
+            let order: Vec<u32> = keyed.iter().map(|k| k.1).collect();
+            let max = keyed.last().map_or(-1, |k| k.0);
+            let mut dense = Vec::new();
+            if (0..1 << 17).contains(&max) && keyed.first().is_some_and(|k| k.0 >= 0) {
+                dense = vec![u32::MAX; max as usize + 1];
+                for &(id, _) in &keyed {
+                    if dense[id as usize] == u32::MAX {
+                        let at = Self::bisect(&self.events, &order, id);
+                        dense[id as usize] = at.map_or(u32::MAX, |a| a as u32);
+                    }
+                }
+            }
+            (order, dense)
         })
     }
 
-    /// The position of the event with `id` in [`Tep::events`] order.
-    pub fn event_index_by_id(&self, id: i32) -> Option<usize> {
-        let order = self.order();
+    /// `tep_find_event`'s bisection over the id order.
+    fn bisect(events: &[Entry<'a>], order: &[u32], id: i32) -> Option<usize> {
         let (mut l, mut u) = (0usize, order.len());
         while l < u {
             let idx = (l + u) / 2;
-            let e = &self.events[order[idx] as usize];
+            let e = &events[order[idx] as usize];
             if id < e.id {
                 u = idx;
             } else if id > e.id {
@@ -383,6 +400,19 @@ impl<'a> Tep<'a> {
             }
         }
         None
+    }
+
+    /// The position of the event with `id` in [`Tep::events`] order.
+    #[inline]
+    pub fn event_index_by_id(&self, id: i32) -> Option<usize> {
+        let (order, dense) = self.index();
+        if !dense.is_empty() {
+            return match dense.get(usize::try_from(id).ok()?) {
+                Some(&i) if i != u32::MAX => Some(i as usize),
+                _ => None,
+            };
+        }
+        Self::bisect(&self.events, order, id)
     }
 
     /// The event at position `index` of [`Tep::events`] order.
