@@ -981,6 +981,20 @@ fn report_events(
     }
     let instances = any_instances;
 
+    // --cpu: records of other CPUs are only skipped, so they need not be decoded, unless
+    // something looks at them first: -F filters (comm and symbol lookups change what later
+    // lookups see) or 3.1.6's function_graph leaf check (the next record of the handle,
+    // whatever its CPU).
+    if let Some(cpus) = &opts.cpus {
+        let fgraph31 = dialect == Dialect::V3_1
+            && teps
+                .iter()
+                .any(|t| t.find_event(Some("ftrace"), "funcgraph_exit").is_some());
+        if !fgraph31 && handles.iter().all(|h| h.filters.is_empty()) {
+            merge.leave_out(|info| cpus.contains(&info.slot(dialect)));
+        }
+    }
+
     let show_prefix = multi || instances;
     let max_prefix = handles
         .iter()
