@@ -353,12 +353,12 @@ fn page_slice<'s>(src: &'s Src<'_>, slot: u8, start: usize, page_size: u32) -> &
 
 /// Hands back the whole memory pages of `d` from `*done` up to `lag` bytes before `at`,
 /// in steps of at least `lag / 2` (see [`CpuStream::release_consumed_pages`]).
-fn release_behind(d: &[u8], at: usize, lag: usize, done: &mut usize) {
+pub(crate) fn release_behind(d: &[u8], at: usize, lag: usize, done: &mut usize) {
     const PAGE: usize = 4096;
     let Some(upto) = at.checked_sub(lag) else {
         return;
     };
-    if upto < *done + lag / 2 {
+    if upto < *done + lag / 2 || upto > d.len() {
         return;
     }
     let base = d.as_ptr() as usize;
@@ -525,9 +525,31 @@ impl<'f> CpuStream<'f> {
     ///
     /// The stream's bytes must be a private read-only mapping of a file: on anonymous
     /// memory `MADV_DONTNEED` would replace the data by zeros.
+    ///
+    /// Compressed data is handled alike in the file: the chunks already inflated are given
+    /// back as the stream moves on, and at once the chunk headers ahead, which setting up
+    /// the chunk table walked through (they are read again when their chunk is inflated).
     pub unsafe fn release_consumed_pages(&mut self, lag: usize) {
-        if matches!(self.src, Src::Plain(_)) {
-            self.release = Some((lag, 0));
+        match &self.src {
+            Src::Plain(_) => self.release = Some((lag, 0)),
+            Src::Z {
+                file,
+                chunks,
+                slots,
+                ..
+            } => {
+                let Some(first) = chunks.first() else { return };
+                let start = (first.file_offset as usize).saturating_sub(8);
+                let cur = slots[self.page_slot as usize].chunk;
+                if let (Some(next), Some(last)) = (chunks.get(cur.wrapping_add(1)), chunks.last())
+                {
+                    let from = (next.file_offset as usize).saturating_sub(8);
+                    let to = last.file_offset as usize + last.csize as usize;
+                    let mut done = from;
+                    release_behind(file, to, 0, &mut done);
+                }
+                self.release = Some((lag, start));
+            }
         }
     }
 
@@ -690,6 +712,9 @@ impl<'f> CpuStream<'f> {
                 let buf = &mut Arc::get_mut(&mut z.buf).expect("unshared chunk buffer").0;
                 buf.resize(n, 0);
                 dec.decompress_exact(p, input, buf).map_err(fail)?;
+                if let Some((lag, done)) = &mut self.release {
+                    release_behind(file, ch.file_offset as usize, *lag, done);
+                }
                 z.chunk = k;
                 slot
             };

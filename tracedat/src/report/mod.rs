@@ -431,6 +431,10 @@ fn run_inner(
             path: inp.path.clone(),
             source: e,
         })?;
+        if release {
+            // SAFETY: `release` comes from run_mapped, whose caller promised file mappings.
+            unsafe { f.release_walked_pages() };
+        }
         files.push(f);
     }
     let mut o = Out {
