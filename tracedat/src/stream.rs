@@ -541,8 +541,7 @@ impl<'f> CpuStream<'f> {
                 let Some(first) = chunks.first() else { return };
                 let start = (first.file_offset as usize).saturating_sub(8);
                 let cur = slots[self.page_slot as usize].chunk;
-                if let (Some(next), Some(last)) = (chunks.get(cur.wrapping_add(1)), chunks.last())
-                {
+                if let (Some(next), Some(last)) = (chunks.get(cur.wrapping_add(1)), chunks.last()) {
                     let from = (next.file_offset as usize).saturating_sub(8);
                     let to = last.file_offset as usize + last.csize as usize;
                     let mut done = from;

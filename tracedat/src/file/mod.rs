@@ -1357,7 +1357,10 @@ impl<'a> TraceFile<'a> {
                                     &mut |p| {
                                         if release {
                                             crate::stream::release_behind(
-                                                self.data, p, 1 << 20, &mut done,
+                                                self.data,
+                                                p,
+                                                1 << 20,
+                                                &mut done,
                                             );
                                         }
                                     },

@@ -486,10 +486,8 @@ impl Handler {
             true
         };
         match self {
-            Handler::SchedSwitch(h) => {
-                if learn(comms, h.f.get(0), h.f.get(4)) {
-                    learn(comms, h.f.get(2), h.f.get(6));
-                }
+            Handler::SchedSwitch(h) if learn(comms, h.f.get(0), h.f.get(4)) => {
+                learn(comms, h.f.get(2), h.f.get(6));
             }
             Handler::SchedWakeup(h) => {
                 learn(comms, h.f.get(0), h.f.get(4));
