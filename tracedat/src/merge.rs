@@ -356,6 +356,23 @@ impl<'f> Merge<'f> {
         self.streams[i].peek_page_tail()
     }
 
+    /// [`crate::CpuStream::inflate_ahead`] on every stream, with one helper thread for all
+    /// (none when no stream is compressed, or when the thread cannot be started: reading
+    /// then inflates as it goes).
+    pub fn inflate_ahead(&mut self) {
+        if !self.streams.iter().any(|s| s.is_compressed()) {
+            return;
+        }
+        let Ok(inf) = crate::stream::Inflater::spawn() else {
+            return;
+        };
+        for (i, s) in self.streams.iter_mut().enumerate() {
+            if !self.parked.get(i).copied().unwrap_or(false) {
+                s.inflate_ahead(&inf);
+            }
+        }
+    }
+
     /// [`crate::CpuStream::release_consumed_pages`] on every stream.
     ///
     /// # Safety

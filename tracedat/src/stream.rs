@@ -18,6 +18,8 @@
 //!
 //! The hot path (`advance`) allocates nothing.
 
+use std::collections::VecDeque;
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 
 use crate::error::{Error, LogLevel, Pos, Result, Warning};
@@ -335,6 +337,8 @@ enum Src<'f> {
         file: &'f [u8],
         chunks: &'f [Chunk],
         dec: Box<Decoder>,
+        /// The helper that inflates the next chunk ahead, and the chunk it is working on.
+        ahead: Option<Box<Ahead>>,
         slots: [ZSlot; 2],
     },
 }
@@ -374,6 +378,110 @@ pub(crate) fn release_behind(d: &[u8], at: usize, lag: usize, done: &mut usize) 
         }
     }
     *done = upto;
+}
+
+/// A stream's chunks under way on an [`Inflater`], and buffers to inflate into.
+#[derive(Debug)]
+struct Ahead {
+    inf: Inflater,
+    queue: VecDeque<(usize, Receiver<Result<Vec<u8>>>)>,
+    spare: Vec<Vec<u8>>,
+}
+
+/// A thread that inflates compressed chunks for the streams that send it work (see
+/// [`CpuStream::inflate_ahead`]); it ends when the last stream holding it is gone.
+#[derive(Clone, Debug)]
+pub struct Inflater {
+    tx: Sender<InflateJob>,
+}
+
+#[derive(Debug)]
+struct InflateJob {
+    codec: crate::file::compress::Codec,
+    pos: Pos,
+    input: Vec<u8>,
+    len: usize,
+    out: Vec<u8>,
+    reply: SyncSender<Result<Vec<u8>>>,
+}
+
+impl Ahead {
+    /// Chunks requested ahead of the one being read: enough that the reader rarely waits
+    /// (and rarely wakes the thread), few enough to keep memory small.
+    const DEPTH: usize = 6;
+
+    /// Requests the chunks after `cur` until [`Ahead::DEPTH`] are under way.
+    fn top_up(&mut self, file: &[u8], chunks: &[Chunk], cur: usize, dec: &Decoder) {
+        let mut next = self.queue.back().map_or(cur.wrapping_add(1), |b| b.0 + 1);
+        while self.queue.len() < Self::DEPTH {
+            let out = self.spare.pop().unwrap_or_default();
+            match self.inf.request(file, chunks, next, dec, out) {
+                Some(r) => self.queue.push_back(r),
+                None => break,
+            }
+            next += 1;
+        }
+    }
+}
+
+impl Inflater {
+    /// Starts the thread.
+    pub fn spawn() -> std::io::Result<Inflater> {
+        let (tx, rx) = channel::<InflateJob>();
+        std::thread::Builder::new()
+            .name("inflate".into())
+            .spawn(move || {
+                let mut decs: Vec<Decoder> = Vec::new();
+                for job in rx {
+                    let i = match decs.iter().position(|d| d.codec() == job.codec) {
+                        Some(i) => i,
+                        None => {
+                            decs.push(Decoder::new(job.codec));
+                            decs.len() - 1
+                        }
+                    };
+                    let mut out = job.out;
+                    out.clear();
+                    out.resize(job.len, 0);
+                    let r = decs[i]
+                        .decompress_exact(job.pos, &job.input, &mut out)
+                        .map(|_| out);
+                    // the stream may have gone (ended early): nothing to do then
+                    let _ = job.reply.send(r);
+                }
+            })?;
+        Ok(Inflater { tx })
+    }
+
+    /// Sends chunk `k` to be inflated into `out`, when it exists and its size passes the
+    /// same check the reader applies (otherwise the reader meets the problem itself, in
+    /// order).
+    fn request(
+        &self,
+        file: &[u8],
+        chunks: &[Chunk],
+        k: usize,
+        dec: &Decoder,
+        out: Vec<u8>,
+    ) -> Option<(usize, Receiver<Result<Vec<u8>>>)> {
+        let ch = chunks.get(k)?;
+        let pos = Pos::File(ch.file_offset - 8);
+        let input =
+            file.get(ch.file_offset as usize..(ch.file_offset + ch.csize as u64) as usize)?;
+        dec.check_size(pos, input.len(), ch.usize as u64).ok()?;
+        let (reply, rx) = sync_channel(1);
+        self.tx
+            .send(InflateJob {
+                codec: dec.codec(),
+                pos,
+                input: input.to_vec(),
+                len: ch.usize as usize,
+                out,
+                reply,
+            })
+            .ok()?;
+        Some((k, rx))
+    }
 }
 
 /// One CPU's records in order. `peek` is the current record, `peek_after` the one after it;
@@ -479,6 +587,7 @@ impl<'f> CpuStream<'f> {
                 file: bytes,
                 chunks: layout.chunks.as_deref().unwrap_or(&[]),
                 dec: Box::new(Decoder::new(codec)),
+                ahead: None,
                 slots: [
                     ZSlot {
                         chunk: usize::MAX,
@@ -550,6 +659,33 @@ impl<'f> CpuStream<'f> {
                 self.release = Some((lag, start));
             }
         }
+    }
+
+    /// From now on, the chunk after the one being read is inflated ahead by `inf` (another
+    /// thread), so reading does not wait for it. Uncompressed data is not affected.
+    pub fn inflate_ahead(&mut self, inf: &Inflater) {
+        if let Src::Z {
+            file,
+            chunks,
+            dec,
+            slots,
+            ahead,
+        } = &mut self.src
+        {
+            let cur = slots[self.page_slot as usize].chunk;
+            let mut a = Box::new(Ahead {
+                inf: inf.clone(),
+                queue: VecDeque::new(),
+                spare: Vec::new(),
+            });
+            a.top_up(file, chunks, cur, dec.as_ref());
+            *ahead = Some(a);
+        }
+    }
+
+    /// True for chunk-compressed data.
+    pub fn is_compressed(&self) -> bool {
+        matches!(self.src, Src::Z { .. })
     }
 
     /// The CPU id.
@@ -673,6 +809,7 @@ impl<'f> CpuStream<'f> {
             chunks,
             dec,
             slots,
+            ahead,
         } = &mut self.src
         {
             let k = chunks.partition_point(|c| c.offset + c.usize as u64 <= self.page_off);
@@ -704,13 +841,44 @@ impl<'f> CpuStream<'f> {
                 dec.check_size(p, input.len(), ch.usize as u64)
                     .map_err(fail)?;
                 let n = ch.usize as usize;
-                if Arc::get_mut(&mut z.buf).is_none() {
-                    // a parallel report still prints records of the old chunk
-                    z.buf = Arc::new(ChunkBuf::default());
+                // The helper may have inflated it already (it checked the size first).
+                let done_ahead = match ahead.as_mut().map(|a| &mut a.queue) {
+                    Some(q) if q.front().is_some_and(|f| f.0 == k) => {
+                        q.pop_front().and_then(|(_, rx)| rx.recv().ok())
+                    }
+                    Some(q) => {
+                        // read out of order (not in a report): start over from here
+                        q.clear();
+                        None
+                    }
+                    None => None,
+                };
+                match done_ahead {
+                    Some(r) => {
+                        let v = r.map_err(fail)?;
+                        match Arc::get_mut(&mut z.buf) {
+                            Some(b) => {
+                                let old = std::mem::replace(&mut b.0, v);
+                                if let Some(a) = ahead.as_mut() {
+                                    a.spare.push(old);
+                                }
+                            }
+                            None => z.buf = Arc::new(ChunkBuf(v)),
+                        }
+                    }
+                    None => {
+                        if Arc::get_mut(&mut z.buf).is_none() {
+                            // a parallel report still prints records of the old chunk
+                            z.buf = Arc::new(ChunkBuf::default());
+                        }
+                        let buf = &mut Arc::get_mut(&mut z.buf).expect("unshared chunk buffer").0;
+                        buf.resize(n, 0);
+                        dec.decompress_exact(p, input, buf).map_err(fail)?;
+                    }
                 }
-                let buf = &mut Arc::get_mut(&mut z.buf).expect("unshared chunk buffer").0;
-                buf.resize(n, 0);
-                dec.decompress_exact(p, input, buf).map_err(fail)?;
+                if let Some(a) = ahead.as_mut() {
+                    a.top_up(file, chunks, k, dec.as_ref());
+                }
                 if let Some((lag, done)) = &mut self.release {
                     release_behind(file, ch.file_offset as usize, *lag, done);
                 }

@@ -987,16 +987,19 @@ fn report_events(
 
     // --cpu: records of other CPUs are only skipped, so they need not be decoded, unless
     // something looks at them first: -F filters (comm and symbol lookups change what later
-    // lookups see) or 3.1.6's function_graph leaf check (the next record of the handle,
-    // whatever its CPU).
+    // lookups see) or the function_graph leaf check (the next record of the handle,
+    // whatever its CPU: 3.1.6 takes it, 3.3.1 rejects the leaf when it is on another CPU).
     if let Some(cpus) = &opts.cpus {
-        let fgraph31 = dialect == Dialect::V3_1
-            && teps
-                .iter()
-                .any(|t| t.find_event(Some("ftrace"), "funcgraph_exit").is_some());
-        if !fgraph31 && handles.iter().all(|h| h.filters.is_empty()) {
+        let fgraph = teps
+            .iter()
+            .any(|t| t.find_event(Some("ftrace"), "funcgraph_exit").is_some());
+        if !fgraph && handles.iter().all(|h| h.filters.is_empty()) {
             merge.leave_out(|info| cpus.contains(&info.slot(dialect)));
         }
+    }
+    if opts.threads > 1 {
+        // compressed chunks are inflated on another thread, ahead of the record loop
+        merge.inflate_ahead();
     }
 
     let show_prefix = multi || instances;
