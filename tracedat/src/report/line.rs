@@ -24,13 +24,11 @@ impl TimeFmt {
             TimeFmt::Usecs => {
                 let t = ts.wrapping_add(500) / 1000;
                 write_u64_pad(out, t / 1_000_000, 5);
-                out.push(b'.');
-                write_u64_zero(out, t % 1_000_000, 6);
+                write_fraction(out, (t % 1_000_000) as u32, 6);
             }
             TimeFmt::Nsecs => {
                 write_u64_pad(out, ts / 1_000_000_000, 5);
-                out.push(b'.');
-                write_u64_zero(out, ts % 1_000_000_000, 9);
+                write_fraction(out, (ts % 1_000_000_000) as u32, 9);
             }
             TimeFmt::Raw => write_u64_pad(out, ts, 12),
         }
@@ -45,6 +43,20 @@ impl TimeFmt {
         self.write(out, ts);
         out.push(b':');
     }
+}
+
+/// `.` and `v` zero-padded to `digits` (6 or 9) digits, `v < 10^digits`.
+#[inline]
+fn write_fraction(out: &mut Vec<u8>, mut v: u32, digits: usize) {
+    let mut b = [b'0'; 10];
+    b[0] = b'.';
+    let mut i = digits;
+    while v > 0 && i > 0 {
+        b[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        i -= 1;
+    }
+    out.extend_from_slice(&b[..=digits]);
 }
 
 /// `%*llu`: right-aligned in `width`.
@@ -173,51 +185,58 @@ impl LatencyFields {
     /// `data_latency_format`: `d`/`X`/`.`, `N`/`.`, `H`/`h`/`s`/`.`, preempt depth, migrate
     /// disable (high nibble), then optional migrate_disable and lock_depth columns.
     pub fn write(&self, out: &mut Vec<u8>, e: crate::Endian, data: &[u8]) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let flags = self.flags(e, data) as u32;
         let pc = Self::read(e, data, self.preempt).unwrap_or(-1) as u32;
         let hard = flags & FLAG_HARDIRQ != 0;
         let soft = flags & FLAG_SOFTIRQ != 0;
-        out.push(if flags & FLAG_IRQS_OFF != 0 {
+        // the five columns, built here and copied once
+        let mut b = [0u8; 12];
+        b[0] = if flags & FLAG_IRQS_OFF != 0 {
             b'd'
         } else if flags & FLAG_IRQS_NOSUPPORT != 0 {
             b'X'
         } else {
             b'.'
-        });
-        out.push(if flags & FLAG_NEED_RESCHED != 0 {
+        };
+        b[1] = if flags & FLAG_NEED_RESCHED != 0 {
             b'N'
         } else {
             b'.'
-        });
-        out.push(match (hard, soft) {
+        };
+        b[2] = match (hard, soft) {
             (true, true) => b'H',
             (true, false) => b'h',
             (false, true) => b's',
             _ => b'.',
-        });
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        if pc & 0xf != 0 {
-            out.push(HEX[(pc & 0xf) as usize]);
+        };
+        b[3] = if pc & 0xf != 0 {
+            HEX[(pc & 0xf) as usize]
         } else {
-            out.push(b'.');
-        }
+            b'.'
+        };
+        let mut n = 4;
         if pc & 0xf0 != 0 {
             // "%x" of pc >> 4: more than one digit when the upper bits are set
-            let mut b = [0u8; 8];
-            let mut i = b.len();
+            let mut d = [0u8; 8];
+            let mut i = d.len();
             let mut v = pc >> 4;
             loop {
                 i -= 1;
-                b[i] = HEX[(v & 15) as usize];
+                d[i] = HEX[(v & 15) as usize];
                 v >>= 4;
                 if v == 0 {
                     break;
                 }
             }
-            out.extend_from_slice(&b[i..]);
+            let k = d.len() - i;
+            b[n..n + k].copy_from_slice(&d[i..]);
+            n += k;
         } else {
-            out.push(b'.');
+            b[n] = b'.';
+            n += 1;
         }
+        out.extend_from_slice(&b[..n]);
         for f in [self.migrate_disable, self.lock_depth] {
             if let Some(v) = Self::read(e, data, f) {
                 if v < 0 {
