@@ -32,16 +32,16 @@ pub enum Error {
 
     /// The file is missing, or the kernel refuses to open it (`EPERM`, `ENODEV`): the feature
     /// behind it is not available on this kernel.
-    #[error("{}: not available on this kernel ({source})", path.display())]
+    #[error("{}: not available on this kernel ({})", path.display(), errno_text(errno))]
     NotAvailable {
         /// The file.
         path: PathBuf,
         /// The errno from `open`.
-        source: io::Error,
+        errno: io::Error,
     },
 
     /// A feature the request needs is missing from this kernel.
-    #[error("{feature} is not supported by this kernel ({detail})")]
+    #[error("{feature}: not supported by this kernel ({detail})")]
     Unsupported {
         /// The feature, as a user names it ("kprobes", "the snapshot buffer", ...).
         feature: String,
@@ -50,16 +50,16 @@ pub enum Error {
     },
 
     /// Reading a file failed after it was opened.
-    #[error("reading {}: {source}", path.display())]
+    #[error("reading {}: {}", path.display(), errno_text(errno))]
     Read {
         /// The file.
         path: PathBuf,
         /// The errno.
-        source: io::Error,
+        errno: io::Error,
     },
 
     /// The kernel refused a value.
-    #[error("writing '{}' to {}: {source}{}", value.escape_debug(), path.display(),
+    #[error("writing '{}' to {}: {}{}", value.escape_debug(), path.display(), errno_text(errno),
             log.as_ref().map(|l| format!("\n{l}")).unwrap_or_default())]
     Write {
         /// The file.
@@ -67,20 +67,20 @@ pub enum Error {
         /// What was written.
         value: String,
         /// The errno from `write`.
-        source: io::Error,
+        errno: io::Error,
         /// The kernel's explanation, when it logged one.
         log: Option<KernelLog>,
     },
 
     /// Creating or removing a directory (an instance) failed.
-    #[error("{op} {}: {source}", path.display())]
+    #[error("{op} {}: {}", path.display(), errno_text(errno))]
     Dir {
         /// "creating" or "removing".
         op: &'static str,
         /// The directory.
         path: PathBuf,
         /// The errno.
-        source: io::Error,
+        errno: io::Error,
     },
 
     /// A file holds something this crate cannot understand.
@@ -179,6 +179,15 @@ pub enum Error {
     },
 }
 
+/// The errno's text without Rust's " (os error N)" suffix, as C tools print it.
+pub fn errno_text(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" (os error ") {
+        Some(i) if s.ends_with(')') => s[..i].to_string(),
+        _ => s,
+    }
+}
+
 fn did_you_mean(s: &[String]) -> String {
     match s.len() {
         0 => String::new(),
@@ -201,9 +210,9 @@ impl Error {
             Error::NotAvailable { .. } | Error::Unsupported { .. } => true,
             // EPERM at write time: the kernel refuses the feature (lockdown, ftrace disabled)
             // rather than the value.
-            Error::Write { source, .. } => {
+            Error::Write { errno, .. } => {
                 matches!(
-                    source.raw_os_error(),
+                    errno.raw_os_error(),
                     Some(libc_errno::EPERM | libc_errno::ENODEV)
                 )
             }
@@ -214,10 +223,10 @@ impl Error {
     /// The errno behind this error, if the kernel gave one.
     pub fn errno(&self) -> Option<i32> {
         match self {
-            Error::NotAvailable { source, .. }
-            | Error::Read { source, .. }
-            | Error::Write { source, .. }
-            | Error::Dir { source, .. } => source.raw_os_error(),
+            Error::NotAvailable { errno, .. }
+            | Error::Read { errno, .. }
+            | Error::Write { errno, .. }
+            | Error::Dir { errno, .. } => errno.raw_os_error(),
             Error::PermissionDenied { .. } => Some(libc_errno::EACCES),
             _ => None,
         }

@@ -227,27 +227,81 @@ impl Instance {
         Ok(true)
     }
 
-    /// The filter of a target; `None` when the kernel shows "none".
+    /// The filter in effect on a target: `None` when the kernel shows "none", a refused
+    /// filter (the text, a caret line and `parse_error: ...`), or for a system, where the
+    /// file only ever shows its `### global filter ###` comment.
     pub fn event_filter(&self, t: &EventTarget) -> Result<Option<String>> {
         let text = self.read(&t.file("filter"))?;
-        let t = text.trim();
-        Ok(if t == "none" || t.is_empty() {
-            None
-        } else {
-            Some(t.to_string())
-        })
+        Ok(parse_filter_text(&text))
     }
 
-    /// Sets (`Some`) or clears (`None`, written as "0") a target's filter.
+    /// Sets (`Some`) or clears (`None`, written as "0") a target's filter; returns whether
+    /// it wrote. A system's filter goes to each of its events that has the fields; if none
+    /// takes it (the kernel still says yes), that is an error with the kernel's reason.
     pub fn set_event_filter(&self, t: &EventTarget, filter: Option<&str>) -> Result<bool> {
-        let cur = self.event_filter(t)?;
-        if cur.as_deref().map(str::trim) == filter.map(str::trim) {
-            return Ok(false);
+        let file = t.file("filter");
+        let system_events = |sys: &str| -> Result<Vec<EventTarget>> {
+            Ok(self
+                .system_events(sys)?
+                .into_iter()
+                .map(|name| {
+                    EventTarget::Event(EventId {
+                        system: sys.to_string(),
+                        name,
+                    })
+                })
+                .filter(|e| self.exists(&e.file("filter")))
+                .collect())
+        };
+        match (t, filter) {
+            (EventTarget::System(sys), None) => {
+                // The system file does not show what its events hold: look at them.
+                let mut any = false;
+                for e in system_events(sys)? {
+                    if self.event_filter(&e)?.is_some() {
+                        any = true;
+                        break;
+                    }
+                }
+                if !any {
+                    return Ok(false);
+                }
+                self.write(&file, "0")?;
+                Ok(true)
+            }
+            (EventTarget::System(sys), Some(f)) => {
+                self.write(&file, f)?;
+                let events = system_events(sys)?;
+                let mut took = false;
+                for e in &events {
+                    if self.event_filter(e)?.is_some() {
+                        took = true;
+                        break;
+                    }
+                }
+                if !took && !events.is_empty() {
+                    let log = self
+                        .read("error_log")
+                        .ok()
+                        .and_then(|text| crate::error::KernelLog::find_for(&text, f));
+                    return Err(Error::Write {
+                        path: self.path(&file),
+                        value: f.to_string(),
+                        errno: std::io::Error::from_raw_os_error(crate::error::libc_errno::EINVAL),
+                        log,
+                    });
+                }
+                Ok(true)
+            }
+            _ => {
+                let cur = self.event_filter(t)?;
+                if cur.as_deref().map(str::trim) == filter.map(str::trim) {
+                    return Ok(false);
+                }
+                self.write(&file, filter.unwrap_or("0"))?;
+                Ok(true)
+            }
         }
-        // A system's filter file shows what was last written even when some events refused
-        // it, so a clear is written whenever anything is shown.
-        self.write(&t.file("filter"), filter.unwrap_or("0"))?;
-        Ok(true)
     }
 
     /// The triggers of an event (the lines of `trigger` not starting with `#`).
@@ -311,6 +365,22 @@ impl Instance {
     /// Disables every event (`events/enable`).
     pub fn disable_all_events(&self) -> Result<bool> {
         self.enable_event(&EventTarget::All, false)
+    }
+}
+
+/// What a filter file's text means: comment lines (a system's) are dropped, "none" and a
+/// refused filter (which the kernel shows with a caret and `parse_error:`) are no filter.
+pub fn parse_filter_text(text: &str) -> Option<String> {
+    if text.lines().any(|l| l.starts_with("parse_error:")) {
+        return None;
+    }
+    let body: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    let t = body.join("\n");
+    let t = t.trim();
+    if t == "none" || t.is_empty() {
+        None
+    } else {
+        Some(t.to_string())
     }
 }
 
@@ -435,6 +505,19 @@ mod tests {
         assert!(glob_match("[", "["));
         assert!(glob_match("*_exit", "sys_exit"));
         assert!(!glob_match("sched", "sched_switch"));
+    }
+
+    #[test]
+    fn filter_texts() {
+        assert_eq!(parse_filter_text("none\n"), None);
+        assert_eq!(
+            parse_filter_text("prev_pid==1\n").as_deref(),
+            Some("prev_pid==1")
+        );
+        let sys = "### global filter ###\n# Use this to set filters for multiple events.\n";
+        assert_eq!(parse_filter_text(sys), None);
+        let refused = "prev_pidd==1\n          ^\nparse_error: Field not found\n\n";
+        assert_eq!(parse_filter_text(refused), None);
     }
 
     #[test]

@@ -49,11 +49,13 @@ impl Tracefs {
             }
             Err(e) => tried.push(format!("mounting debugfs on {DEBUGFS_PATH}: {e}")),
         }
+        let hint = if nix::unistd::geteuid().is_root() {
+            "does the kernel have CONFIG_FTRACE?"
+        } else {
+            "tracing needs root"
+        };
         Err(Error::NotMounted {
-            detail: format!(
-                "not in /proc/mounts; {} (does the kernel have CONFIG_FTRACE?)",
-                tried.join("; ")
-            ),
+            detail: format!("not in /proc/mounts; {} ({hint})", tried.join("; ")),
         })
     }
 
@@ -165,7 +167,7 @@ fn dir_error(op: &'static str, path: &Path, e: std::io::Error) -> Error {
     Error::Dir {
         op,
         path: path.to_path_buf(),
-        source: e,
+        errno: e,
     }
 }
 

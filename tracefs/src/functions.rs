@@ -236,7 +236,7 @@ impl Instance {
                 Error::Write {
                     path: inst.path(file.file()),
                     value: pattern.to_string(),
-                    source: e,
+                    errno: e,
                     log: None,
                 }
             }
@@ -274,7 +274,7 @@ impl Instance {
                     write_indexes_or_names(&mut f, &hits).map_err(|e| Error::Write {
                         path: path.clone(),
                         value: pattern.clone(),
-                        source: e,
+                        errno: e,
                         log: None,
                     })?;
                 }

@@ -93,7 +93,7 @@ impl Instance {
             Err(Error::Write {
                 path,
                 value,
-                source,
+                errno,
                 log: None,
             }) if !self.is_top() => {
                 let log = io::read(&self.root.join("error_log"))
@@ -102,7 +102,7 @@ impl Instance {
                 Err(Error::Write {
                     path,
                     value,
-                    source,
+                    errno,
                     log,
                 })
             }
@@ -320,7 +320,7 @@ impl Instance {
         if !self.exists("options") {
             return Err(Error::NotAvailable {
                 path: self.path("options"),
-                source: std::io::Error::from_raw_os_error(crate::error::libc_errno::ENOENT),
+                errno: std::io::Error::from_raw_os_error(crate::error::libc_errno::ENOENT),
             });
         }
         let names: Vec<String> = io::list_dir(&self.path("options"), false)?;

@@ -20,7 +20,7 @@ pub enum Mode {
 }
 
 /// Maps an `open(2)` failure.
-pub(crate) fn open_error(path: &Path, e: io::Error) -> Error {
+pub fn open_error(path: &Path, e: io::Error) -> Error {
     match e.raw_os_error() {
         Some(libc_errno::EACCES) => Error::PermissionDenied {
             path: path.to_path_buf(),
@@ -29,11 +29,11 @@ pub(crate) fn open_error(path: &Path, e: io::Error) -> Error {
             libc_errno::ENOENT | libc_errno::EPERM | libc_errno::ENODEV | libc_errno::EOPNOTSUPP,
         ) => Error::NotAvailable {
             path: path.to_path_buf(),
-            source: e,
+            errno: e,
         },
         _ => Error::Read {
             path: path.to_path_buf(),
-            source: e,
+            errno: e,
         },
     }
 }
@@ -56,7 +56,7 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
             // Some files open fine and refuse the read (set_ftrace_filter under lockdown).
             Some(libc_errno::EPERM | libc_errno::ENODEV) => Error::NotAvailable {
                 path: path.to_path_buf(),
-                source: e,
+                errno: e,
             },
             Some(libc_errno::EISDIR) => Error::Parse {
                 path: path.to_path_buf(),
@@ -65,7 +65,7 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
             },
             _ => Error::Read {
                 path: path.to_path_buf(),
-                source: e,
+                errno: e,
             },
         })?;
     Ok(buf)
@@ -100,7 +100,7 @@ pub fn write_bytes(path: &Path, value: &[u8], mode: Mode, log: Option<&Path>) ->
         Error::Write {
             path: path.to_path_buf(),
             value: text,
-            source: e,
+            errno: e,
             log,
         }
     })
@@ -120,7 +120,7 @@ pub fn list_dir(path: &Path, dirs_only: bool) -> Result<Vec<String>> {
     for ent in rd {
         let ent = ent.map_err(|e| Error::Read {
             path: path.to_path_buf(),
-            source: e,
+            errno: e,
         })?;
         if dirs_only && !ent.file_type().map(|t| t.is_dir()).unwrap_or(false) {
             continue;

@@ -462,7 +462,7 @@ pub fn disable_all(session: &mut Session, inst: &Instance) -> Result<()> {
         session.enable_event(inst, &EventTarget::All, false)?;
         for s in inst.event_systems()? {
             let t = EventTarget::System(s);
-            if inst.event_filter(&t).optional()?.flatten().is_some() {
+            if inst.exists(&t.file("filter")) {
                 session.set_event_filter(inst, &t, None)?;
             }
         }

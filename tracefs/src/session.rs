@@ -26,6 +26,7 @@ enum Key {
     Triggers(PathBuf, EventId),
     Functions(PathBuf, FilterFile),
     BufferSize(PathBuf),
+    Probes(ProbeKind),
 }
 
 #[derive(Debug)]
@@ -74,6 +75,11 @@ enum Saved {
     CreatedProbe {
         kind: ProbeKind,
         event: DynEvent,
+    },
+    /// A whole probe list: probes not in it are removed, missing ones defined again.
+    Probes {
+        kind: ProbeKind,
+        listed: Vec<String>,
     },
 }
 
@@ -402,6 +408,104 @@ impl Session {
         Ok(created)
     }
 
+    /// Remembers every setting of an instance without changing anything, so that
+    /// [`Session::restore`] puts all of them back whatever changes them meanwhile (this
+    /// session, another program, a `reset`): `tracing_on`, tracer, clock, buffer sizes,
+    /// cpumask, options, pid filters, every event's enable state, filter and triggers,
+    /// function filters. Files the kernel lacks or refuses are skipped.
+    pub fn save_instance(&mut self, inst: &Instance) -> Result<()> {
+        for f in [
+            "tracing_on",
+            "current_tracer",
+            "buffer_subbuf_size_kb",
+            "buffer_percent",
+            "tracing_cpumask",
+            "tracing_max_latency",
+            "tracing_thresh",
+            "max_graph_depth",
+        ] {
+            if inst.exists(f) {
+                self.save_file(&inst.path(f))?;
+            }
+        }
+        if inst.exists("trace_clock") && self.first(Key::File(inst.path("trace_clock"))) {
+            let cur = inst.clock()?;
+            self.saved.push(Saved::Clock {
+                inst: inst.clone(),
+                clock: cur.current,
+            });
+        }
+        if inst.exists("buffer_size_kb") {
+            self.save_buffer_size(inst)?;
+        }
+        if inst.exists("options") {
+            for (name, _) in inst.options()? {
+                self.save_file(&inst.path(&format!("options/{name}")))?;
+            }
+        }
+        for f in [
+            "set_event_pid",
+            "set_event_notrace_pid",
+            "set_ftrace_pid",
+            "set_ftrace_notrace_pid",
+        ] {
+            if !inst.exists(f) || !self.first(Key::File(inst.path(f))) {
+                continue;
+            }
+            let Some(text) = inst.read(f).optional()? else {
+                continue;
+            };
+            let pids = crate::instance::parse_pids(&inst.path(f), &text)?;
+            self.saved.push(Saved::Pids {
+                inst: inst.clone(),
+                file: f.to_string(),
+                pids,
+            });
+        }
+        if inst.exists("events/enable") {
+            self.save_enables(inst, &EventTarget::All)?;
+            for sys in inst.event_systems()? {
+                let t = EventTarget::System(sys);
+                if inst.exists(&t.file("filter")) {
+                    self.save_filter(inst, &t)?;
+                }
+            }
+            for e in inst.all_events()? {
+                let t = EventTarget::Event(e.clone());
+                if inst.exists(&t.file("trigger")) && !inst.event_triggers(&e)?.is_empty() {
+                    self.save_triggers(inst, &e)?;
+                }
+            }
+        }
+        for f in FilterFile::ALL {
+            if inst.exists(f.file()) {
+                if let Some(()) = self.save_functions(inst, f).optional()? {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Remembers the settings outside instances: `saved_cmdlines_size` and the lists of
+    /// kprobes, uprobes and other dynamic events.
+    pub fn save_global(&mut self) -> Result<()> {
+        let top = self.fs.top();
+        if top.exists("saved_cmdlines_size") {
+            self.save_file(&top.path("saved_cmdlines_size"))?;
+        }
+        let kinds: &[ProbeKind] = if self.fs.has_probes(ProbeKind::Any) {
+            &[ProbeKind::Any]
+        } else {
+            &[ProbeKind::Kprobe, ProbeKind::Uprobe]
+        };
+        for &k in kinds {
+            if self.fs.has_probes(k) && self.first(Key::Probes(k)) {
+                let listed = self.fs.probes(k)?.into_iter().map(|e| e.line).collect();
+                self.saved.push(Saved::Probes { kind: k, listed });
+            }
+        }
+        Ok(())
+    }
+
     /// Leaves every change in place (what `start` wants once everything is set).
     pub fn keep(mut self) {
         self.active = false;
@@ -474,6 +578,7 @@ impl Session {
                         .map(drop)
                 }
                 Saved::CreatedInstance { name } => self.fs.remove_instance(&name),
+                Saved::Probes { kind, listed } => restore_probes(&self.fs, kind, &listed),
                 Saved::CreatedProbe { kind, event } => {
                     // Already gone (removed by the user or a reset) is what was wanted.
                     match self
@@ -541,6 +646,21 @@ fn collect_system_enables(
     Ok(())
 }
 
+fn restore_probes(fs: &Tracefs, kind: ProbeKind, listed: &[String]) -> Result<()> {
+    let now = fs.probes(kind)?;
+    for ev in &now {
+        if !listed.contains(&ev.line) {
+            fs.remove_probe(kind, ev)?;
+        }
+    }
+    for line in listed {
+        if !now.iter().any(|e| &e.line == line) {
+            fs.add_probe(kind, line)?;
+        }
+    }
+    Ok(())
+}
+
 fn restore_value(path: &Path, value: &str) -> Result<()> {
     let cur = io::read(path)?;
     if cur.trim_end_matches('\n') == value || cur.trim() == value.trim() {
@@ -583,7 +703,8 @@ fn restore_triggers(inst: &Instance, event: &EventId, listed: &[String]) -> Resu
         return Ok(());
     }
     inst.clear_event_triggers(event)?;
-    for l in listed {
+    // The kernel lists the newest trigger first: add them back oldest first.
+    for l in listed.iter().rev() {
         inst.add_event_trigger(event, &relisted_trigger(l))?;
     }
     Ok(())
