@@ -18,9 +18,13 @@ pub fn open_tracefs() -> anyhow::Result<Tracefs> {
             "RTRACE_TRACEFS={}: not a directory",
             dir.display()
         );
-        return Ok(Tracefs::at(dir));
+        let fs = Tracefs::at(dir);
+        fs.check_access()?;
+        return Ok(fs);
     }
-    Ok(Tracefs::open()?)
+    let fs = Tracefs::open()?;
+    fs.check_access()?;
+    Ok(fs)
 }
 
 /// One occurrence of an option on the command line, in order.

@@ -70,6 +70,14 @@ impl Tracefs {
         Tracefs { root: root.into() }
     }
 
+    /// Checks that this process may use the directory (tracefs is root-only by default:
+    /// everything else would fail file by file).
+    pub fn check_access(&self) -> Result<()> {
+        std::fs::read_dir(&self.root)
+            .map(drop)
+            .map_err(|e| io::open_error(&self.root, e))
+    }
+
     /// The directory.
     pub fn root(&self) -> &Path {
         &self.root

@@ -247,6 +247,37 @@ impl Plan {
             resolved.push(r);
         }
 
+        // Names the kernel must know, checked before anything changes.
+        for (p, inst) in plans.iter().zip(&insts) {
+            if let Some(t) = &p.tracer {
+                let available = inst.available_tracers()?;
+                if !available.iter().any(|a| a == t) {
+                    return Err(Error::NoSuchTracer {
+                        name: t.clone(),
+                        suggestions: crate::suggest::closest(
+                            t,
+                            available.iter().map(String::as_str),
+                            3,
+                        ),
+                        available,
+                    });
+                }
+            }
+            if let Some(c) = &p.clock {
+                let clocks = inst.clock()?;
+                if !clocks.available.iter().any(|a| a == c) {
+                    return Err(Error::NoSuchClock {
+                        name: c.clone(),
+                        available: clocks.available,
+                    });
+                }
+            }
+            for o in &p.options {
+                let name = option_name(inst, o).0;
+                inst.option(name)?;
+            }
+        }
+
         // Function tracing switches, only when function tracing is involved.
         let wants_functions =
             plans.iter().any(|p| p.wants_functions()) || !self.graph_funcs.is_empty();
@@ -393,12 +424,7 @@ impl Plan {
         }
         for (p, inst) in plans.iter().zip(&insts) {
             for o in &p.options {
-                let (name, on) = match o.strip_prefix("no") {
-                    // "nop"... is not an option; an option literally starting with "no"
-                    // wins over the negation.
-                    Some(rest) if !inst.exists(&format!("options/{o}")) => (rest, false),
-                    _ => (o.as_str(), true),
-                };
+                let (name, on) = option_name(inst, o);
                 session.set_option(inst, name, on)?;
             }
             if p.children {
@@ -426,6 +452,15 @@ impl Plan {
         }
         out.instances = insts;
         Ok(out)
+    }
+}
+
+/// An `-O` word: `NAME` sets, `noNAME` clears (an option whose own name starts with "no"
+/// is set).
+fn option_name<'a>(inst: &Instance, o: &'a str) -> (&'a str, bool) {
+    match o.strip_prefix("no") {
+        Some(rest) if !inst.exists(&format!("options/{o}")) => (rest, false),
+        _ => (o, true),
     }
 }
 
