@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use tracedat::cnum;
-use tracedat::filter::{pid_filter_text, FilterArgs};
+use tracedat::filter::FilterArgs;
 use tracedat::report::{self, InputFile, Mode, Options, ReportError};
 use tracedat::Dialect;
 
@@ -78,6 +78,9 @@ pub fn run(args: ReportArgs, m: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
     };
     if args.profile {
         bail!("--profile is not supported yet");
+    }
+    if args.kallsyms.is_some() {
+        bail!("--kallsyms is not supported yet");
     }
 
     // Rebuild getopt's order for the options whose meaning depends on it.
@@ -219,7 +222,13 @@ pub fn run(args: ReportArgs, m: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
         plugin_options: args.plugin_option.clone(),
         cpus,
         filters,
-        pid_filter: pid_filter_text(&pid_list),
+        pids: pid_list,
+        comms: args
+            .comm
+            .iter()
+            .flat_map(|c| c.split(',').filter(|s| !s.is_empty()).map(str::to_string))
+            .collect(),
+        filter_test: args.filter_test,
         no_irqs: args.no_irqs,
         no_softirqs: args.no_softirqs,
         ts_diff: args.ts_diff,

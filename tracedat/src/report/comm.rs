@@ -90,14 +90,20 @@ impl Comms {
         }
     }
 
-    /// All pids whose comm equals `comm` (for `--comm`).
-    pub fn pids_of(&mut self, comm: &[u8]) -> Vec<i32> {
-        self.init();
-        self.sorted
-            .iter()
-            .filter(|e| &*e.comm == comm)
-            .map(|e| e.pid)
-            .collect()
+    /// All pids whose comm equals `comm`, in the order `tep_data_pid_from_comm` finds them:
+    /// newest registration first while no lookup has sorted the table, else by pid.
+    pub fn pids_before_lookup(&self, comm: &[u8]) -> Vec<i32> {
+        let matching = |e: &&Entry| &*e.comm == comm;
+        if self.initialised {
+            self.sorted.iter().filter(matching).map(|e| e.pid).collect()
+        } else {
+            self.pending
+                .iter()
+                .rev()
+                .filter(matching)
+                .map(|e| e.pid)
+                .collect()
+        }
     }
 
     fn init(&mut self) {

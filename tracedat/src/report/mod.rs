@@ -109,8 +109,12 @@ pub struct Options {
     pub cpus: Option<Vec<u32>>,
     /// `-F`/`-v`/`-i` bookkeeping.
     pub filters: FilterArgs,
-    /// `--pid`/`--comm` filter text, if any.
-    pub pid_filter: Option<String>,
+    /// `--pid` values in command-line order (each may hold several, comma-separated).
+    pub pids: Vec<String>,
+    /// `--comm` values in command-line order: the pids of the first file's saved comms.
+    pub comms: Vec<String>,
+    /// `-T`: print the compiled filters (trace-cmd 3.1.6 then exits).
+    pub filter_test: bool,
     /// `-I`
     pub no_irqs: bool,
     /// `-S`
@@ -471,6 +475,8 @@ fn run_files(
             show_cpus(f, &tep, path, opts, o)?;
             continue;
         }
+        let mut tep = tep;
+        blk_hack(&mut tep);
         teps.push(tep);
     }
     if opts.show_cpus {
@@ -481,6 +487,59 @@ fn run_files(
 
 fn host_page_size() -> usize {
     4096
+}
+
+/// `tracecmd_blk_hack` (lib/trace-cmd/trace-blk-hack.c), run by `tracecmd_init_data`: the
+/// block tracer's records have no format file, so trace-cmd makes one up, `ftrace:blktrace`,
+/// with the id after `ftrace:power`, `ftrace:kmem_free` or `ftrace:user_stack` (the first that
+/// exists), when the common fields sit where the block tracer puts its own.
+fn blk_hack(tep: &mut Tep<'_>) {
+    let Some(anchor) = ["power", "kmem_free", "user_stack"]
+        .into_iter()
+        .find_map(|n| tep.find_event(Some("ftrace"), n))
+    else {
+        return;
+    };
+    let id = anchor.id() + 1;
+    let fmt = anchor.format();
+    let at = |n: &str, off: u32, size: u32| {
+        fmt.common_field(n)
+            .is_some_and(|f| f.offset == off && f.size == size)
+    };
+    if !(at("common_type", 0, 2)
+        && at("common_flags", 2, 1)
+        && at("common_preempt_count", 3, 1)
+        && at("common_pid", 4, 4))
+    {
+        return;
+    }
+    let mut text = format!(
+        "name: blktrace\nID: {id}\nformat:\n\
+         \tfield:unsigned short common_type;\toffset:0;\tsize:2;\n\
+         \tfield:unsigned char common_flags;\toffset:2;\tsize:1;\n\
+         \tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\n\
+         \tfield:int common_pid;\toffset:4;\tsize:4;\n"
+    );
+    if fmt.common_field("common_lock_depth").is_some() {
+        if !at("common_lock_depth", 8, 4) {
+            return;
+        }
+        text.push_str("\tfield:int common_lock_depth;\toffset:8;\tsize:4;\n");
+    }
+    text.push_str(
+        "\n\tfield:u64 sector;\toffset:16;\tsize:8;\n\
+         \tfield:int bytes;\toffset:24;\tsize:4;\n\
+         \tfield:int action;\toffset:28;\tsize:4;\n\
+         \tfield:int pid;\toffset:32;\tsize:4;\n\
+         \tfield:int device;\toffset:36;\tsize:4;\n\
+         \tfield:int cpu;\toffset:40;\tsize:4;\n\
+         \tfield:short error;\toffset:44;\tsize:2;\n\
+         \tfield:short pdu_len;\toffset:46;\tsize:2;\n\
+         \tfield:void data;\toffset:48;\tsize:0;\n\
+         \n\
+         print fmt: \"%d\", REC->pid\n",
+    );
+    let _ = tep.add_event_format_owned("ftrace", text.into_bytes());
 }
 
 /// `tracecmd_print_events`: the format texts whose system/name match `regex`.
@@ -701,6 +760,22 @@ fn report_events(
         }
     }
     let mut filter_args = opts.filters.clone();
+    // make_pid_filter: --comm becomes the pids saved_cmdlines gives that comm (newest entry
+    // first, as libtraceevent walks its list before the first lookup), appended after --pid;
+    // trace-cmd keeps them on a stack, so the filter lists them last first. The list is
+    // consumed by the first handle that processes its filters.
+    let mut pid_filter = {
+        let mut pids: Vec<String> = opts.pids.clone();
+        for comm in &opts.comms {
+            let found = fstates[0].comms.pids_before_lookup(comm.as_bytes());
+            if found.is_empty() {
+                let _ = writeln!(warn, "  comm: {comm} not in cmdline list");
+            }
+            pids.extend(found.iter().map(|p| p.to_string()));
+        }
+        pids.reverse();
+        crate::filter::pid_filter_text(&pids)
+    };
     let mut handles: Vec<HandleState> = Vec::new();
     let mut any_instances = false;
     for src in merge.sources() {
@@ -715,17 +790,28 @@ fn report_events(
             tep.events().map(|e| e.format()),
             f.buffers()[src.buffer].nr_cpus.max(f.cpus()) as usize,
         );
-        for fa in filter_args.filters_for(dialect, handle_input, opts.pid_filter.as_deref()) {
-            let filter = crate::filter::EventFilter::parse(
+        let pf = pid_filter.take();
+        for fa in filter_args.filters_for(dialect, handle_input, pf.as_deref()) {
+            // -T: libtraceevent prints each compiled event filter as it adds it.
+            let mut test_lines = Vec::new();
+            let parsed = crate::filter::EventFilter::parse_with_test_output(
                 &fa.text,
                 tep.events().map(|e| e.format()),
                 f.endian(),
-            )
-            .map_err(|e| ReportError::Die {
+                opts.filter_test.then_some(&mut test_lines),
+            );
+            for l in &test_lines {
+                o.buf.extend_from_slice(l.as_bytes());
+                o.buf.push(b'\n');
+            }
+            let filter = parsed.map_err(|e| ReportError::Die {
                 message: e.reference_message(),
                 status: e.errno().unwrap_or(255),
             })?;
             filters.push(filter, fa.negative);
+        }
+        if opts.filter_test && FilterArgs::test_mode_exits(dialect, !filters.is_empty()) {
+            return Ok(0);
         }
         let prefix = if src.buffer != 0 {
             Some(base_name(&src.name).to_string())

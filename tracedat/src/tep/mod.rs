@@ -35,6 +35,7 @@ mod printfmt;
 mod printk;
 mod token;
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
@@ -123,7 +124,7 @@ struct Entry<'a> {
     id: i32,
     name: Box<str>,
     system: Box<str>,
-    text: &'a [u8],
+    text: Cow<'a, [u8]>,
     rest: usize,
     compiled: OnceLock<Compiled>,
 }
@@ -265,7 +266,17 @@ impl<'a> Tep<'a> {
 
     /// Adds one format file of `system` (`tep_parse_event`). Only the header is read now.
     pub fn add_event_format(&mut self, system: &str, text: &'a [u8]) -> Result<i32, TepError> {
-        let h = event::parse_header(text).ok_or_else(|| TepError::BadHeader {
+        self.add_format(system, Cow::Borrowed(text))
+    }
+
+    /// [`Tep::add_event_format`] for a format text made at run time (trace-cmd's synthetic
+    /// `ftrace:blktrace`).
+    pub fn add_event_format_owned(&mut self, system: &str, text: Vec<u8>) -> Result<i32, TepError> {
+        self.add_format(system, Cow::Owned(text))
+    }
+
+    fn add_format(&mut self, system: &str, text: Cow<'a, [u8]>) -> Result<i32, TepError> {
+        let h = event::parse_header(&text).ok_or_else(|| TepError::BadHeader {
             system: system.to_string(),
             offset: 0,
         })?;
@@ -448,10 +459,10 @@ impl<'a> Tep<'a> {
     fn compile<'t>(&'t self, e: &'t Entry<'a>) -> &'t Compiled {
         e.compiled.get_or_init(|| {
             let is_ftrace = &*e.system == "ftrace";
-            let (fields, lx) = event::parse_fields(e.text, e.rest, is_ftrace, self.long_size);
+            let (fields, lx) = event::parse_fields(&e.text, e.rest, is_ftrace, self.long_size);
             let is_bprint = is_ftrace && &*e.name == "bprint";
             let print_fmt = {
-                let t = e.text;
+                let t: &[u8] = &e.text;
                 let at = memchr::memmem::find(t, b"print fmt: ").map(|p| p + 11);
                 let s = at.map(|p| &t[p..]).unwrap_or(b"");
                 let s = s.strip_suffix(b"\n").unwrap_or(s);
