@@ -421,11 +421,9 @@ pub struct StartArgs {
     pub verbose: Option<String>,
 
     /// A command to run once tracing is set up (tracing stays on after it exits).
-    #[arg(
-        value_name = "COMMAND",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
+    // No allow_hyphen_values: an unknown option is a usage error, not a command; the
+    // command's own options follow its name (or `--`).
+    #[arg(value_name = "COMMAND", trailing_var_arg = true)]
     pub command: Vec<String>,
 }
 
@@ -513,41 +511,41 @@ pub struct ShowArgs {
     pub show_name: bool,
 
     /// Show tracing_on, then exit.
-    #[arg(long = "tracing_on")]
-    pub tracing_on: bool,
+    #[arg(long = "tracing_on", action = ArgAction::Append, num_args = 0, default_missing_value = "")]
+    pub tracing_on: Vec<String>,
     /// Show current_tracer, then exit.
-    #[arg(long = "current_tracer")]
-    pub current_tracer: bool,
+    #[arg(long = "current_tracer", action = ArgAction::Append, num_args = 0, default_missing_value = "")]
+    pub current_tracer: Vec<String>,
     /// Show buffer_size_kb, then exit.
-    #[arg(long = "buffer_size")]
-    pub buffer_size: bool,
+    #[arg(long = "buffer_size", action = ArgAction::Append, num_args = 0, default_missing_value = "")]
+    pub buffer_size: Vec<String>,
     /// Show buffer_total_size_kb, then exit.
-    #[arg(long = "buffer_total_size")]
-    pub buffer_total_size: bool,
+    #[arg(long = "buffer_total_size", action = ArgAction::Append, num_args = 0, default_missing_value = "")]
+    pub buffer_total_size: Vec<String>,
     /// Show buffer_subbuf_size_kb, then exit.
-    #[arg(long = "buffer_subbuf_size")]
-    pub buffer_subbuf_size: bool,
+    #[arg(long = "buffer_subbuf_size", action = ArgAction::Append, num_args = 0, default_missing_value = "")]
+    pub buffer_subbuf_size: Vec<String>,
     /// Show buffer_percent, then exit.
-    #[arg(long = "buffer_percent")]
-    pub buffer_percent: bool,
+    #[arg(long = "buffer_percent", action = ArgAction::Append, num_args = 0, default_missing_value = "")]
+    pub buffer_percent: Vec<String>,
     /// Show set_ftrace_filter, then exit.
-    #[arg(long = "ftrace_filter")]
-    pub ftrace_filter: bool,
+    #[arg(long = "ftrace_filter", action = ArgAction::Append, num_args = 0, default_missing_value = "")]
+    pub ftrace_filter: Vec<String>,
     /// Show set_ftrace_notrace, then exit.
-    #[arg(long = "ftrace_notrace")]
-    pub ftrace_notrace: bool,
+    #[arg(long = "ftrace_notrace", action = ArgAction::Append, num_args = 0, default_missing_value = "")]
+    pub ftrace_notrace: Vec<String>,
     /// Show set_ftrace_pid, then exit.
-    #[arg(long = "ftrace_pid")]
-    pub ftrace_pid: bool,
+    #[arg(long = "ftrace_pid", action = ArgAction::Append, num_args = 0, default_missing_value = "")]
+    pub ftrace_pid: Vec<String>,
     /// Show set_graph_function, then exit.
-    #[arg(long = "graph_function")]
-    pub graph_function: bool,
+    #[arg(long = "graph_function", action = ArgAction::Append, num_args = 0, default_missing_value = "")]
+    pub graph_function: Vec<String>,
     /// Show set_graph_notrace, then exit.
-    #[arg(long = "graph_notrace")]
-    pub graph_notrace: bool,
+    #[arg(long = "graph_notrace", action = ArgAction::Append, num_args = 0, default_missing_value = "")]
+    pub graph_notrace: Vec<String>,
     /// Show tracing_cpumask, then exit.
-    #[arg(long = "cpumask")]
-    pub cpumask: bool,
+    #[arg(long = "cpumask", action = ArgAction::Append, num_args = 0, default_missing_value = "")]
+    pub cpumask: Vec<String>,
     /// Show the hist file of [SYSTEM:]EVENT, then exit.
     #[arg(long = "hist", value_name = "EVENT")]
     pub hist: Option<String>,

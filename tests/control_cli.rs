@@ -159,7 +159,9 @@ fn read(fs: &Tracefs, f: &str) -> String {
 
 #[test]
 fn start_and_reset_work_where_trace_cmd_dies() {
-    let Some((_lock, fs)) = common::live() else { return };
+    let Some((_lock, fs)) = common::live() else {
+        return;
+    };
     let guard = Guard::new(&fs);
     let refused = ftrace_enabled_refused();
     if refused {
@@ -210,7 +212,12 @@ fn start_and_reset_work_where_trace_cmd_dies() {
     assert_eq!(read(&fs, "events/enable"), "0");
     assert_eq!(read(&fs, "tracing_on"), "1");
     assert_eq!(read(&fs, "current_tracer"), "nop");
-    assert!(fs.top().read("trace").unwrap().lines().all(|l| l.starts_with('#')));
+    assert!(fs
+        .top()
+        .read("trace")
+        .unwrap()
+        .lines()
+        .all(|l| l.starts_with('#')));
     let stat = ok(&rtrace(&["stat"]));
     assert!(stat.contains("Events:\n All disabled\n"), "{stat}");
     guard.finish();
@@ -241,7 +248,9 @@ fn same_as_trace_cmd(args: &[&str]) {
 
 #[test]
 fn stat_show_and_list_print_what_trace_cmd_prints() {
-    let Some((_lock, fs)) = common::live() else { return };
+    let Some((_lock, fs)) = common::live() else {
+        return;
+    };
     let guard = Guard::new(&fs);
     let (_scratch, inst) = ScratchInstance::new(&fs, "cmp");
     let name = inst.name().unwrap().to_string();
@@ -250,8 +259,12 @@ fn stat_show_and_list_print_what_trace_cmd_prints() {
         name: n.into(),
     };
     let mut s = Session::new(&fs);
-    s.enable_event(&inst, &EventTarget::Event(ev("sched", "sched_switch")), true)
-        .unwrap();
+    s.enable_event(
+        &inst,
+        &EventTarget::Event(ev("sched", "sched_switch")),
+        true,
+    )
+    .unwrap();
     s.enable_event(&inst, &EventTarget::Event(ev("timer", "timer_start")), true)
         .unwrap();
     s.enable_event(&inst, &EventTarget::System("irq".into()), true)
@@ -262,11 +275,16 @@ fn stat_show_and_list_print_what_trace_cmd_prints() {
         Some("prev_pid == 999999"),
     )
     .unwrap();
-    s.add_event_trigger(&inst, &ev("sched", "sched_wakeup"), "stacktrace if pid == 999999")
-        .unwrap();
+    s.add_event_trigger(
+        &inst,
+        &ev("sched", "sched_wakeup"),
+        "stacktrace if pid == 999999",
+    )
+    .unwrap();
     s.set_clock(&inst, "global").unwrap();
     s.set_buffer_size_kb(&inst, 512).unwrap();
-    s.set_cpumask(&inst, &tracefs::CpuMask::from_cpus([0])).unwrap();
+    s.set_cpumask(&inst, &tracefs::CpuMask::from_cpus([0]))
+        .unwrap();
     s.set_event_pids(&inst, &[1, std::process::id()]).unwrap();
     s.set_option(&inst, "stacktrace", true).unwrap();
     s.set_tracing_on(&inst, false).unwrap();
@@ -319,8 +337,12 @@ fn stat_show_and_list_print_what_trace_cmd_prints() {
         Some("next_pid == 999998"),
     )
     .unwrap();
-    s.add_event_trigger(&fs.top(), &ev("sched", "sched_wakeup"), "traceon if pid == 999997")
-        .unwrap();
+    s.add_event_trigger(
+        &fs.top(),
+        &ev("sched", "sched_wakeup"),
+        "traceon if pid == 999997",
+    )
+    .unwrap();
     s.enable_event(&fs.top(), &EventTarget::System("timer".into()), true)
         .unwrap();
     for args in [
@@ -338,15 +360,19 @@ fn stat_show_and_list_print_what_trace_cmd_prints() {
 
 #[test]
 fn stop_restart_and_clear_act_on_the_selected_instances() {
-    let Some((_lock, fs)) = common::live() else { return };
+    let Some((_lock, fs)) = common::live() else {
+        return;
+    };
     let guard = Guard::new(&fs);
     let (_a, a) = ScratchInstance::new(&fs, "sa");
     let (_b, b) = ScratchInstance::new(&fs, "sb");
     let an = a.name().unwrap().to_string();
+    // The top level may be on or off here; either way -B leaves it alone.
+    let top_on = fs.top().tracing_on().unwrap();
     ok(&rtrace(&["stop", "-B", &an]));
     assert!(!a.tracing_on().unwrap());
     assert!(b.tracing_on().unwrap());
-    assert!(fs.top().tracing_on().unwrap());
+    assert_eq!(fs.top().tracing_on().unwrap(), top_on);
     ok(&rtrace(&["restart", "-B", &an]));
     assert!(a.tracing_on().unwrap());
     // -a alone covers the top level too, as trace-cmd's does.
@@ -363,20 +389,46 @@ fn stop_restart_and_clear_act_on_the_selected_instances() {
     assert!(!a.read("trace").unwrap().contains("rtrace-clear-test"));
     assert!(b.read("trace").unwrap().contains("rtrace-clear-test"));
     let e = fails(&rtrace(&["stop", "-B", "rtrace-no-such-instance"]));
-    assert!(e.contains("no tracing instance 'rtrace-no-such-instance'"), "{e}");
+    assert!(
+        e.contains("no tracing instance 'rtrace-no-such-instance'"),
+        "{e}"
+    );
     drop((_a, _b));
     guard.finish();
 }
 
 #[test]
 fn start_in_an_instance_with_filters_triggers_and_settings() {
-    let Some((_lock, fs)) = common::live() else { return };
+    let Some((_lock, fs)) = common::live() else {
+        return;
+    };
     let guard = Guard::new(&fs);
     let name = common::scratch_name("start");
     ok(&rtrace(&[
-        "start", "-B", &name, "-e", "sched:sched_switch", "-f", "prev_pid == 0", "-f",
-        "next_pid != 0", "-R", "stacktrace if prev_pid == 999999", "-e", "irq", "-C", "mono",
-        "-b", "300", "-O", "sym-offset", "-O", "noirq-info", "-M", "1", "-T",
+        "start",
+        "-B",
+        &name,
+        "-e",
+        "sched:sched_switch",
+        "-f",
+        "prev_pid == 0",
+        "-f",
+        "next_pid != 0",
+        "-R",
+        "stacktrace if prev_pid == 999999",
+        "-e",
+        "irq",
+        "-C",
+        "mono",
+        "-b",
+        "300",
+        "-O",
+        "sym-offset",
+        "-O",
+        "noirq-info",
+        "-M",
+        "1",
+        "-T",
     ]));
     let inst = fs.instance(Some(&name)).unwrap();
     let sw = EventTarget::Event(EventId {
@@ -412,13 +464,24 @@ fn start_in_an_instance_with_filters_triggers_and_settings() {
 
 #[test]
 fn a_failed_start_puts_everything_back() {
-    let Some((_lock, fs)) = common::live() else { return };
+    let Some((_lock, fs)) = common::live() else {
+        return;
+    };
     let guard = Guard::new(&fs);
     let name = common::scratch_name("fail");
     // The event is misspelt: nothing may change, not even the instance may stay.
-    let e = fails(&rtrace(&["start", "-B", &name, "-e", "irq", "-e", "sched:sched_swich"]));
+    let e = fails(&rtrace(&[
+        "start",
+        "-B",
+        &name,
+        "-e",
+        "irq",
+        "-e",
+        "sched:sched_swich",
+    ]));
     assert!(
-        e.contains("no event matches 'sched:sched_swich'; did you mean 'sched:sched_switch'?"),
+        e.contains("no event matches 'sched:sched_swich'; did you mean")
+            && e.contains("'sched:sched_switch'"),
         "{e}"
     );
     assert!(fs.instance(Some(&name)).is_err());
@@ -429,15 +492,28 @@ fn a_failed_start_puts_everything_back() {
     // cleared): the session undoes the events.
     let e = fails(&rtrace(&["start", "-e", "sched", "-O", "stacktrase"]));
     assert!(e.contains("did you mean 'stacktrace'"), "{e}");
-    let e = fails(&rtrace(&["start", "-B", &name, "-e", "sched", "-f", "no_field == 1"]));
-    assert!(e.contains("Field not found") || e.contains("subsystem"), "{e}");
+    let e = fails(&rtrace(&[
+        "start",
+        "-B",
+        &name,
+        "-e",
+        "sched",
+        "-f",
+        "no_field == 1",
+    ]));
+    assert!(
+        e.contains("Field not found") || e.contains("subsystem"),
+        "{e}"
+    );
     assert!(fs.instance(Some(&name)).is_err());
     guard.finish();
 }
 
 #[test]
 fn set_changes_only_what_it_is_given_and_v_b_deletes() {
-    let Some((_lock, fs)) = common::live() else { return };
+    let Some((_lock, fs)) = common::live() else {
+        return;
+    };
     let guard = Guard::new(&fs);
     let (scratch, inst) = ScratchInstance::new(&fs, "set");
     let name = inst.name().unwrap().to_string();
@@ -445,8 +521,16 @@ fn set_changes_only_what_it_is_given_and_v_b_deletes() {
     inst.enable_event(&EventTarget::System("timer".into()), true)
         .unwrap();
     ok(&rtrace(&["set", "-B", &name, "-e", "sched:sched_switch"]));
-    assert_eq!(inst.read_trimmed("events/sched/sched_switch/enable").unwrap(), "1");
-    assert_eq!(inst.read_trimmed("events/timer/enable").unwrap(), "1", "set must not disable others");
+    assert_eq!(
+        inst.read_trimmed("events/sched/sched_switch/enable")
+            .unwrap(),
+        "1"
+    );
+    assert_eq!(
+        inst.read_trimmed("events/timer/enable").unwrap(),
+        "1",
+        "set must not disable others"
+    );
     assert!(!inst.tracing_on().unwrap(), "set must not touch tracing_on");
     ok(&rtrace(&["set", "-v", "-B", &name]));
     assert!(fs.instance(Some(&name)).is_err());
@@ -456,24 +540,38 @@ fn set_changes_only_what_it_is_given_and_v_b_deletes() {
 
 #[test]
 fn start_with_a_command_traces_only_that_command() {
-    let Some((_lock, fs)) = common::live() else { return };
+    let Some((_lock, fs)) = common::live() else {
+        return;
+    };
     let guard = Guard::new(&fs);
     let name = common::scratch_name("cmd");
     ok(&rtrace(&[
-        "start", "-B", &name, "-e", "sched:sched_process_exec", "-e", "syscalls:sys_enter_exit_group",
-        "-F", "/bin/true",
+        "start",
+        "-B",
+        &name,
+        "-e",
+        "sched:sched_process_exec",
+        "-e",
+        "syscalls:sys_enter_exit_group",
+        "-F",
+        "/bin/true",
     ]));
     let inst = fs.instance(Some(&name)).unwrap();
     let trace = inst.read("trace").unwrap();
     let lines: Vec<&str> = trace.lines().filter(|l| !l.starts_with('#')).collect();
     assert!(
-        lines.iter().any(|l| l.contains("sched_process_exec") && l.contains("filename=/bin/true")),
+        lines
+            .iter()
+            .any(|l| l.contains("sched_process_exec") && l.contains("filename=/bin/true")),
         "{trace}"
     );
     let pid = inst.event_pids().unwrap();
     assert_eq!(pid.len(), 1);
     for l in &lines {
-        assert!(l.contains(&format!("-{} ", pid[0])), "an event of another task: {l}");
+        assert!(
+            l.contains(&format!("-{} ", pid[0])),
+            "an event of another task: {l}"
+        );
     }
     ok(&rtrace(&["reset", "-B", &name, "-d"]));
     guard.finish();
@@ -481,20 +579,34 @@ fn start_with_a_command_traces_only_that_command() {
 
 #[test]
 fn uprobes_from_the_command_line() {
-    let Some((_lock, fs)) = common::live() else { return };
+    let Some((_lock, fs)) = common::live() else {
+        return;
+    };
     if !fs.has_probes(tracefs::ProbeKind::Uprobe) {
         return;
     }
     let log_was_empty = read(&fs, "error_log").is_empty();
     let guard = Guard::new(&fs);
     let name = format!("rtrace_cli_{}", std::process::id());
-    let out = ok(&rtrace(&["uprobe", &format!("p:{name} /bin/true:0x10 ax=%ax")]));
+    let out = ok(&rtrace(&[
+        "uprobe",
+        &format!("p:{name} /bin/true:0x10 ax=%ax"),
+    ]));
     assert_eq!(out, format!("uprobes:{name}\n"));
     let listed = ok(&rtrace(&["uprobe", "-l"]));
-    assert!(listed.contains(&format!("p:uprobes/{name} /bin/true:0x")), "{listed}");
-    let e = fails(&rtrace(&["uprobe", &format!("p:{name}2 /bin/true:0x10 x=%zz")]));
+    assert!(
+        listed.contains(&format!("p:uprobes/{name} /bin/true:0x")),
+        "{listed}"
+    );
+    let e = fails(&rtrace(&[
+        "uprobe",
+        &format!("p:{name}2 /bin/true:0x10 x=%zz"),
+    ]));
     // The kernel's reason and its caret under the bad argument.
-    assert!(e.contains("trace_uprobe: error: Invalid register name"), "{e}");
+    assert!(
+        e.contains("trace_uprobe: error: Invalid register name"),
+        "{e}"
+    );
     let caret = e.lines().find(|l| l.trim() == "^").expect("caret line");
     let cmd = e.lines().find(|l| l.starts_with("  Command: ")).unwrap();
     assert_eq!(&cmd[caret.find('^').unwrap()..], "%zz");
@@ -510,7 +622,9 @@ fn uprobes_from_the_command_line() {
 
 #[test]
 fn missing_kernel_features_are_named() {
-    let Some((_lock, fs)) = common::live() else { return };
+    let Some((_lock, fs)) = common::live() else {
+        return;
+    };
     let guard = Guard::new(&fs);
     if !fs.has_probes(tracefs::ProbeKind::Kprobe) {
         let e = fails(&rtrace(&["kprobe", "p:rt do_sys_openat2"]));
@@ -525,11 +639,22 @@ fn missing_kernel_features_are_named() {
     }
     if tracefs::DynDebug::open().is_err() {
         let e = fails(&rtrace(&["dyndbg", "module xfs +p"]));
-        assert!(e.contains("dynamic debug: not supported by this kernel"), "{e}");
+        assert!(
+            e.contains("dynamic debug: not supported by this kernel"),
+            "{e}"
+        );
     }
-    if !fs.top().available_tracers().unwrap().contains(&"function_graph".to_string()) {
+    if !fs
+        .top()
+        .available_tracers()
+        .unwrap()
+        .contains(&"function_graph".to_string())
+    {
         let e = fails(&rtrace(&["start", "-p", "function_graph"]));
-        assert!(e.contains("tracer 'function_graph' is not available on this kernel (available: "), "{e}");
+        assert!(
+            e.contains("tracer 'function_graph' is not available on this kernel (available: "),
+            "{e}"
+        );
     }
     guard.finish();
 }
@@ -601,16 +726,33 @@ fn damaged_tracefs_files_are_named() {
     assert!(e.contains("trace_clock: unexpected content"), "{e}");
     // A buffer size that is not a number.
     let e = fails(&rtrace_env(&["start", "-e", "sched", "-b", "100"], &env));
-    assert!(e.contains("buffer_size_kb: unexpected content \"lots\""), "{e}");
+    assert!(
+        e.contains("buffer_size_kb: unexpected content \"lots\""),
+        "{e}"
+    );
     // No instances directory: an old kernel.
     let e = fails(&rtrace_env(&["start", "-B", "x", "-e", "sched"], &env));
-    assert!(e.contains("tracing instances: not supported by this kernel"), "{e}");
+    assert!(
+        e.contains("tracing instances: not supported by this kernel"),
+        "{e}"
+    );
     // No dynamic_events / uprobe_events.
     let e = fails(&rtrace_env(&["uprobe", "-l"], &env));
     assert!(e.contains("uprobes: not supported by this kernel"), "{e}");
     // The fake tracefs was set up in the right order and left as it was.
-    assert_eq!(std::fs::read_to_string(dir.join("events/sched/enable")).unwrap(), "0\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("events/sched/enable"))
+            .unwrap()
+            .trim(),
+        "0"
+    );
     let _ = std::fs::remove_dir_all(&dir);
-    let e = fails(&rtrace_env(&["stat"], &[("RTRACE_TRACEFS", Path::new("/nonexistent"))]));
-    assert!(e.contains("RTRACE_TRACEFS=/nonexistent: not a directory"), "{e}");
+    let e = fails(&rtrace_env(
+        &["stat"],
+        &[("RTRACE_TRACEFS", Path::new("/nonexistent"))],
+    ));
+    assert!(
+        e.contains("RTRACE_TRACEFS=/nonexistent: not a directory"),
+        "{e}"
+    );
 }

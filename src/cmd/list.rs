@@ -134,7 +134,8 @@ fn show_events(
     };
     let system_re = regex(system)?;
     let event_re = event.map(regex).transpose()?;
-    let just_systems = event.is_none() && re.ends_with(':');
+    // As trace-cmd: with an event part (or a trailing ':') only systems are matched.
+    let just_systems = event.is_some() || re.ends_with(':');
     let show = |sys: &str, ev: &str, out: &mut String| -> anyhow::Result<()> {
         event_detail(top, sys, ev, detail, out)
     };

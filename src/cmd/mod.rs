@@ -2,6 +2,7 @@
 
 pub mod clear;
 pub mod dyndbg;
+pub mod gated;
 pub mod list;
 pub mod man;
 pub mod options;

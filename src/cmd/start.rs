@@ -7,14 +7,13 @@
 //! Every change goes through a `tracefs::Session`: if anything fails, what was already
 //! changed is put back, so a failed `start` leaves the kernel as it was.
 
-use std::os::unix::process::CommandExt;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::ArgMatches;
 use tracefs::plan::{apply_pids, Mode};
 use tracefs::Session;
 
+use super::gated::Gated;
 use super::setup::{self, For};
 use super::tracing::{open_tracefs, restore};
 use crate::cli::StartArgs;
@@ -56,37 +55,17 @@ pub fn run(args: &StartArgs, m: &ArgMatches, set: bool) -> anyhow::Result<ExitCo
         return Ok(ExitCode::SUCCESS);
     }
 
-    // The command waits on a pipe until the pid filters and tracing_on are set.
-    // O_CLOEXEC: the command must not inherit either end (the read end is used before exec).
-    let (gate_r, gate_w) =
-        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("creating a pipe")?;
-    let mut cmd = Command::new(&args.command[0]);
-    cmd.args(&args.command[1..]);
-    let gate_fd = gate_r;
-    // SAFETY: the closure only calls read(2) and close(2), which are async-signal-safe, and
-    // touches no memory shared with the parent.
-    unsafe {
-        cmd.pre_exec(move || {
-            let mut b = [0u8; 1];
-            let _ = nix::unistd::read(&gate_fd, &mut b);
-            Ok(())
-        });
-    }
-    let spawned = cmd.spawn();
-    drop(cmd);
-    let mut child = match spawned {
+    // The command is forked now (its pid goes into the pid filters) and runs once the
+    // kernel is set up.
+    let argv: Vec<std::ffi::OsString> = args.command.iter().map(Into::into).collect();
+    let mut child = match Gated::fork(&argv) {
         Ok(c) => c,
-        Err(e) => {
-            return Err(with_restore(
-                anyhow::anyhow!("Failed to exec {}: {e}", args.command[0]),
-                session,
-            ))
-        }
+        Err(e) => return Err(with_restore(e, session)),
     };
     let setup = (|| -> anyhow::Result<()> {
         if plan.filter_task {
             for inst in &applied.instances {
-                apply_pids(&mut session, inst, &[child.id()])?;
+                apply_pids(&mut session, inst, &[child.pid()])?;
             }
         }
         if mode != Mode::Set {
@@ -97,19 +76,16 @@ pub fn run(args: &StartArgs, m: &ArgMatches, set: bool) -> anyhow::Result<ExitCo
         Ok(())
     })();
     if let Err(e) = setup {
-        let _ = child.kill();
-        let _ = child.wait();
+        // Dropping the gate unopened ends the command before it runs.
+        drop(child);
         return Err(with_restore(e, session));
     }
     session.keep();
-    nix::unistd::write(&gate_w, b"x").context("starting the command")?;
-    drop(gate_w);
+    child.open()?;
     if args.fork {
         return Ok(ExitCode::SUCCESS);
     }
-    child
-        .wait()
-        .with_context(|| format!("waiting for {}", args.command[0]))?;
+    child.wait()?;
     Ok(ExitCode::SUCCESS)
 }
 
