@@ -10,9 +10,10 @@
 //!   arguments, sched+irq+timer events with an instance. On the host, `rtrace-cmd report`
 //!   of each fresh file must equal both references' byte for byte; in the guest, the freshly
 //!   built rtrace-cmd must print what the guest's trace-cmd prints.
-//! - `rtrace`: rtrace-cmd's start/stop/show/reset with function_graph and function filters, kprobes,
-//!   dynamic_debug (runs now), and record (its tests ignored until issue #5 lands). Each scenario keeps what the kernel read back after every
-//!   command; the assertions are here. `RTRACE_LANE_TOOL=trace-cmd cargo test --test
+//! - `rtrace`: rtrace-cmd's start/stop/show/reset with function_graph and function
+//!   filters, kprobes, dynamic_debug (runs now), and record (its tests ignored until issue
+//!   #5 lands). Each scenario keeps what the kernel read back after every command; the
+//!   assertions are here. `RTRACE_LANE_TOOL=trace-cmd cargo test --test
 //!   qemu_lane -- --ignored` runs the same scenarios with the reference (trace-cmd 3.1.6, and
 //!   the kernel's own files where trace-cmd has no command), which checks the scenarios and
 //!   assertions themselves.
