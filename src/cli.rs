@@ -38,7 +38,7 @@ pub enum Command {
     /// Clear the trace buffers.
     Clear(ClearArgs),
     /// Show the contents of the kernel tracing buffer (or of a tracing file).
-    Show(ShowArgs),
+    Show(Box<ShowArgs>),
     /// Show the status of the running tracing (ftrace) system.
     Stat(StatArgs),
     /// List the available events, tracers, options, functions, clocks, instances.

@@ -19,10 +19,13 @@ pub fn run(args: &OptionsArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// One plugin option: name, description, value.
+type PluginOption = (&'static str, &'static str, bool);
+
 /// The option list of one trace-cmd release.
 pub fn render(compat: Compat) -> String {
     let d = PluginOptions::default();
-    let mut plugins: Vec<(&str, Vec<(&str, &str, bool)>)> = vec![
+    let mut plugins: Vec<(&str, Vec<PluginOption>)> = vec![
         (
             "ftrace",
             vec![

@@ -106,7 +106,7 @@ impl Query {
             value: text.trim().to_string(),
             why: why.to_string(),
         };
-        let mut words = split_words(text).map_err(|w| bad(w))?;
+        let mut words = split_words(text).map_err(&bad)?;
         let mut q = Query::default();
         // Keyword/value pairs, then the flag change: an odd word count means flags last
         // (so "line -200" is a range, "line -200 +p" a range and flags).
