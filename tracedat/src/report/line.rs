@@ -143,8 +143,8 @@ pub fn write_event_name(out: &mut Vec<u8>, name: &[u8]) {
     out.push(b' ');
     out.extend_from_slice(name);
     out.extend_from_slice(b": ");
-    for _ in name.len()..20 {
-        out.push(b' ');
+    if name.len() < 20 {
+        out.resize(out.len() + 20 - name.len(), b' ');
     }
 }
 

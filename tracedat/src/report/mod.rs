@@ -1194,7 +1194,6 @@ impl<'f> Producer<'_, '_, 'f, '_> {
                             pid,
                             evx: evx.map_or(u32::MAX, |k| k as u32),
                             comm: parallel::CommBuf::new(comm),
-                            pre: 0..0,
                         },
                         home,
                     );

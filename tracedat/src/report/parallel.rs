@@ -16,7 +16,6 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
-use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Mutex, OnceLock};
@@ -30,7 +29,7 @@ use crate::{Dialect, Endian};
 
 /// Longest comm a job carries; a longer one (possible in saved_cmdlines) makes the producer
 /// print the line itself.
-pub(super) const COMM_MAX: usize = 32;
+pub(super) const COMM_MAX: usize = 16;
 
 /// A comm copied into a job.
 #[derive(Clone, Copy)]
@@ -55,7 +54,7 @@ impl CommBuf {
 }
 
 /// One line of output: a record for a worker to print, or (`home == PRINTED`) bytes the
-/// producer already printed into the batch.
+/// producer already printed into the batch (`pre[at..at + len]`).
 pub(super) struct Job {
     pub home: u32,
     pub at: usize,
@@ -69,7 +68,6 @@ pub(super) struct Job {
     /// Index of the event in its file's [`Tep::events`] order, `u32::MAX` if unknown.
     pub evx: u32,
     pub comm: CommBuf,
-    pub pre: Range<usize>,
 }
 
 const PRINTED: u32 = u32::MAX;
@@ -112,8 +110,8 @@ impl<'f> Batch<'f> {
     pub(super) fn push_printed(&mut self, start: usize) {
         self.jobs.push(Job {
             home: PRINTED,
-            at: 0,
-            len: 0,
+            at: start,
+            len: (self.pre.len() - start) as u32,
             ts: 0,
             cpu: 0,
             missed: 0,
@@ -122,7 +120,6 @@ impl<'f> Batch<'f> {
             pid: 0,
             evx: u32::MAX,
             comm: CommBuf::new(b""),
-            pre: start..self.pre.len(),
         });
     }
 }
@@ -175,7 +172,7 @@ impl<'t, 'a, 'o> Shared<'t, 'a, 'o> {
 fn print_batch(sh: &Shared<'_, '_, '_>, b: &Batch<'_>, out: &mut Vec<u8>, state: &mut State) {
     for j in &b.jobs {
         if j.home == PRINTED {
-            out.extend_from_slice(&b.pre[j.pre.clone()]);
+            out.extend_from_slice(&b.pre[j.at..j.at + j.len as usize]);
         } else {
             print_job(sh, b, j, out, state);
         }
