@@ -997,8 +997,12 @@ fn report_events(
             merge.leave_out(|info| cpus.contains(&info.slot(dialect)));
         }
     }
-    if opts.threads > 1 {
-        // compressed chunks are inflated on another thread, ahead of the record loop
+    // Where most records are left out (-F, --cpu), reading is what takes the time: chunks
+    // are then inflated ahead on another thread. Where most are printed, the printing
+    // threads keep the CPUs busy and inflating on another core costs more than it saves
+    // (the reader then meets the chunk's bytes in another core's cache).
+    let selective = opts.cpus.is_some() || handles.iter().any(|h| !h.filters.is_empty());
+    if opts.threads > 1 && selective {
         merge.inflate_ahead();
     }
 
