@@ -656,7 +656,8 @@ impl<'f> CpuStream<'f> {
                     let mut done = from;
                     release_behind(file, to, 0, &mut done);
                 }
-                self.release = Some((lag, start));
+                // compressed bytes behind the chunk being read are never read again
+                self.release = Some((lag.min(1 << 20), start));
             }
         }
     }

@@ -12,7 +12,11 @@
 //!    [`plugins`] and the comm learning of [`comm`];
 //! 4. the `-w` summary.
 //!
-//! Output goes through one large buffer handed to the writer in big blocks; a write error
+//! Step 3 runs in [`Producer::step`], which handles one record; with `threads > 1` the
+//! lines whose printing does not depend on order are printed by other threads
+//! (`parallel.rs`), with the same bytes in the same order.
+//!
+//! Output goes through large buffers handed to the writer in big blocks; a write error
 //! (a closed pipe) stops the report at once.
 
 pub mod comm;
@@ -414,9 +418,10 @@ pub unsafe fn run_mapped(
     run_inner(inputs, opts, out, warn, true)
 }
 
-/// How far behind each CPU's current page mapped data is given back: far more than the
-/// parallel report's batches in flight hold, so workers never fault it in again.
-const RELEASE_LAG: usize = 32 << 20;
+/// How far behind each CPU's current page mapped data is given back: several times what
+/// the parallel report's batches in flight hold (under a MB of records), so printing
+/// threads do not fault it in again (which would only cost time).
+const RELEASE_LAG: usize = 4 << 20;
 
 fn run_inner(
     inputs: &[InputFile<'_>],

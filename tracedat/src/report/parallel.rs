@@ -72,6 +72,9 @@ pub(super) struct Job {
 
 const PRINTED: u32 = u32::MAX;
 
+/// Records read before a batch is sent, however few lines it holds (see `run`).
+const SCAN_LIMIT: usize = 16384;
+
 /// Consecutive lines of output, in order.
 pub(super) struct Batch<'f> {
     seq: u64,
@@ -297,7 +300,13 @@ where
             loop {
                 let mut b = Batch::new(seq, batch);
                 let mut more = true;
-                while b.jobs.len() < batch {
+                // A batch also goes out after this many records read, printed or not: where
+                // a filter drops most records, a batch must not hold records so far behind
+                // the reader that their pages were given back (the printing threads would
+                // fault them in again, and keep them).
+                let mut budget = SCAN_LIMIT;
+                while b.jobs.len() < batch && budget > 0 {
+                    budget -= 1;
                     match p.step(&mut scratch, &mut io::sink(), &mut Sink::Batch(&mut b)) {
                         Ok(true) => {}
                         Ok(false) => {
