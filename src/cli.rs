@@ -25,6 +25,8 @@ pub struct Cli {
 pub enum Command {
     /// Read out the trace stored in a trace.dat file.
     Report(Box<ReportArgs>),
+    /// Convert a trace.dat file to another file version or compression.
+    Convert(ConvertArgs),
     /// Write the man pages to a directory (used to keep man/ current).
     #[command(hide = true, name = "generate-man")]
     GenerateMan {
@@ -254,4 +256,37 @@ pub struct ReportArgs {
     /// Display timestamps aligned to the first event.
     #[arg(long = "align-ts")]
     pub align_ts: bool,
+}
+
+/// `rtrace-cmd convert`: options as trace-cmd's (getopt "+hi:o:", --file-version,
+/// --compression).
+#[derive(Debug, Args)]
+#[command(
+    disable_version_flag = true,
+    after_long_help = "The output is written under a temporary name beside OUTPUT and renamed \
+                       when complete, so an interrupted conversion leaves no partial file. \
+                       Files are readable by trace-cmd 3.1 (v6, v7 uncompressed or zstd) and \
+                       3.3 (also zlib)."
+)]
+pub struct ConvertArgs {
+    /// Input file [default: trace.dat].
+    #[arg(short = 'i', value_name = "FILE", action = ArgAction::Append)]
+    pub input: Vec<String>,
+
+    /// Output file (mandatory; may also be given as the last argument).
+    #[arg(short = 'o', value_name = "FILE", action = ArgAction::Append)]
+    pub output: Vec<String>,
+
+    /// Output file given without -o.
+    #[arg(value_name = "OUTPUT")]
+    pub files: Vec<String>,
+
+    /// File version of the output: 6 or 7 [default: 7].
+    #[arg(long = "file-version", value_name = "VERSION")]
+    pub file_version: Option<String>,
+
+    /// Compression of the output: any (the best available: zstd), none, zstd or zlib
+    /// [default: any for version 7].
+    #[arg(long = "compression", value_name = "NAME")]
+    pub compression: Option<String>,
 }

@@ -35,6 +35,7 @@ fn main() -> ExitCode {
                 .expect("report matches");
             cmd::report::run(*args, sub)
         }
+        cli::Command::Convert(args) => cmd::convert::run(args),
         cli::Command::GenerateMan { dir } => cmd::man::run(&dir),
     };
     match result {

@@ -1,4 +1,5 @@
 //! One module per subcommand.
 
+pub mod convert;
 pub mod man;
 pub mod report;
