@@ -21,6 +21,8 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -68,12 +70,14 @@ pub struct InputFile<'a> {
     pub name: &'a str,
 }
 
-/// Writes `input` to `path` in the `target` format.
+/// Writes `input` to `path` in the `target` format. Setting `cancel` stops the conversion
+/// with [`super::Error::Interrupted`] and no output file.
 pub fn convert(
     input: &TraceFile<'_>,
     open: Option<InputFile<'_>>,
     path: &Path,
     target: Target,
+    cancel: Option<Arc<AtomicBool>>,
 ) -> Result<Report, Error> {
     let hdr = input.header();
     let mut report = Report::default();
@@ -113,6 +117,9 @@ pub fn convert(
             .collect(),
     };
     let mut w = Writer::create(path, cfg)?;
+    if let Some(c) = cancel {
+        w.set_cancel(c);
+    }
     let v6 = target.version == FileVersion::V6;
 
     // Metadata, each piece as the input has it (v6 writes absent ones empty).
@@ -132,7 +139,8 @@ pub fn convert(
     if v6 || input.has_piece(Piece::Printk) {
         w.printk_formats(input.printk_formats()?)?;
     }
-    if v6 || input.has_piece(Piece::Cmdlines) {
+    // v6 takes the command lines now; v7 after the options, where `record` writes them.
+    if v6 {
         w.cmdlines(input.cmdlines()?)?;
     }
 
@@ -147,6 +155,10 @@ pub fn convert(
                 data: &o.data,
             })?;
         }
+    }
+
+    if !v6 && input.has_piece(Piece::Cmdlines) {
+        w.cmdlines(input.cmdlines()?)?;
     }
 
     let file_clock = input

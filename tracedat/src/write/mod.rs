@@ -32,11 +32,14 @@
 //!
 //! The file appears under its name only when [`Writer::finish`] succeeds: it is written as
 //! `NAME.tmp.PID` beside the target, synced and renamed. A writer dropped before that (an
-//! error, an interrupt that unwinds) removes the temporary file.
+//! error, a cancel request from [`Writer::set_cancel`]) removes the temporary file, and the
+//! file magic is written last, so what a killed process leaves behind is not a trace.dat.
 
 pub mod convert;
 mod encode;
 mod out;
+#[cfg(test)]
+mod tests;
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -90,6 +93,14 @@ pub enum Error {
         size: u64,
         /// Bits of the size field.
         bits: u32,
+    },
+    /// Writing was cancelled ([`Writer::set_cancel`]); the file was not created.
+    #[error("{}: interrupted while {what}", path.display())]
+    Interrupted {
+        /// The file that was being written.
+        path: PathBuf,
+        /// What was being written.
+        what: String,
     },
     /// The writer was asked for something the format or the order of writing cannot do.
     #[error("{0}")]
@@ -218,10 +229,13 @@ fn with_nul(s: &[u8]) -> Vec<u8> {
 impl TraceOption<'_> {
     fn encode(&self, e: Endian) -> (u16, Vec<u8>) {
         match *self {
-            TraceOption::Date { usecs } => (
+            // trace-cmd prints "0x%llx", which readers' strtoll would saturate for a negative
+            // difference; a sign keeps it readable (a recording never has one in practice).
+            TraceOption::Date { usecs } if usecs < 0 => (
                 id::DATE,
-                with_nul(format!("{:#x}", usecs as u64).as_bytes()),
+                with_nul(format!("-{:#x}", usecs.unsigned_abs()).as_bytes()),
             ),
+            TraceOption::Date { usecs } => (id::DATE, with_nul(format!("{usecs:#x}").as_bytes())),
             TraceOption::Offset(s) => (id::OFFSET, with_nul(s.as_bytes())),
             TraceOption::CpuStat { cpu, stats } => {
                 let mut v = format!("CPU: {cpu}\n").into_bytes();
@@ -413,6 +427,12 @@ impl Writer {
         Ok(w)
     }
 
+    /// Makes every later write fail with [`Error::Interrupted`] once `flag` is set (a signal
+    /// handler's flag): the writer then drops without leaving a file.
+    pub fn set_cancel(&mut self, flag: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+        self.out.set_cancel(flag);
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.cfg
@@ -438,7 +458,8 @@ impl Writer {
 
     fn write_header(&mut self) -> Result<()> {
         let e = self.e();
-        let mut h = MAGIC.to_vec();
+        // The magic is written last (`finish`): a file cut short is not a trace.dat at all.
+        let mut h = vec![0u8; MAGIC.len()];
         h.extend_from_slice(self.cfg.version.text());
         h.push(match e {
             Endian::Little => 0,
@@ -686,6 +707,12 @@ impl Writer {
     fn options_section(&mut self, extra: &[(u16, &[u8])]) -> Result<BuiltSection> {
         let e = self.e();
         let at = self.out.pos();
+        // The CPU count goes last in the first options section, as trace-cmd adds it just
+        // before it writes the options that precede the data.
+        if self.options_sections == 0 {
+            self.pending
+                .push((id::CPUCOUNT, e.bytes32(self.cfg.cpus).to_vec()));
+        }
         let pending = std::mem::take(&mut self.pending);
         let size: usize = pending
             .iter()
@@ -782,11 +809,6 @@ impl Writer {
         cpus: Vec<CpuSource<'_>>,
     ) -> Result<Vec<CpuWritten>> {
         let e = self.e();
-        // The CPU count goes with the first options section before any data, as in trace-cmd.
-        if self.options_sections == 0 {
-            self.pending
-                .push((id::CPUCOUNT, e.bytes32(self.cfg.cpus).to_vec()));
-        }
         self.flush_options(true)?;
         let desc = format!("buffer flyrecord {}", spec.name);
         self.out.doing(format!(
@@ -1085,10 +1107,6 @@ impl Writer {
         let written;
         if self.v7() {
             let e = self.e();
-            if self.options_sections == 0 {
-                self.pending
-                    .push((id::CPUCOUNT, e.bytes32(self.cfg.cpus).to_vec()));
-            }
             // Every description is in the strings before they are written.
             self.string("buffer latency");
             self.string("options");
@@ -1194,6 +1212,8 @@ impl Writer {
                 self.out.write(&pad)?;
             }
         }
+        self.out.doing("writing the file magic");
+        self.out.patch(0, MAGIC)?;
         self.out.finish()?;
         Ok(self.out.target().to_path_buf())
     }
@@ -1211,6 +1231,8 @@ struct Chunked {
 impl Chunked {
     /// Writes the batch just compressed from `input_len` bytes.
     fn emit(&mut self, w: &mut Writer, input_len: usize) -> Result<()> {
+        // Compressed output may not fill the write buffer for a long time: check per batch.
+        w.out.check_cancel()?;
         let e = w.e();
         if !self.started {
             w.out.skip_to(self.offset)?;

@@ -12,14 +12,16 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Seek, SeekFrom};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use super::Error;
 
 /// Bytes gathered before one `pwrite`.
 const BUF_SIZE: usize = 1 << 20;
 
-/// Largest single kernel copy request (the kernel caps it near 2 GiB anyway).
-const COPY_STEP: u64 = 1 << 30;
+/// Largest single kernel copy request: small enough to notice a cancel request soon.
+const COPY_STEP: u64 = 64 << 20;
 
 pub(crate) struct Output {
     file: File,
@@ -32,6 +34,8 @@ pub(crate) struct Output {
     doing: String,
     /// Scratch buffer for copies the kernel cannot do.
     scratch: Vec<u8>,
+    /// Set (by a signal handler, another thread) to stop writing.
+    cancel: Option<Arc<AtomicBool>>,
     done: bool,
 }
 
@@ -79,6 +83,7 @@ impl Output {
                         buf_at: 0,
                         doing: "writing the file header".into(),
                         scratch: Vec::new(),
+                        cancel: None,
                         done: false,
                     })
                 }
@@ -101,6 +106,21 @@ impl Output {
     /// The temporary file's name.
     pub(crate) fn tmp_path(&self) -> &Path {
         &self.tmp
+    }
+
+    /// Stops writing with [`Error::Interrupted`] once `flag` is set.
+    pub(crate) fn set_cancel(&mut self, flag: Arc<AtomicBool>) {
+        self.cancel = Some(flag);
+    }
+
+    pub(crate) fn check_cancel(&self) -> Result<(), Error> {
+        match &self.cancel {
+            Some(f) if f.load(Ordering::Relaxed) => Err(Error::Interrupted {
+                path: self.target.clone(),
+                what: self.doing.clone(),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Says what the following writes are (for error messages).
@@ -126,6 +146,7 @@ impl Output {
         if self.buf.len() + data.len() > BUF_SIZE {
             self.flush()?;
             if data.len() >= BUF_SIZE {
+                self.check_cancel()?;
                 self.file
                     .write_all_at(data, self.buf_at)
                     .map_err(|e| self.err(e))?;
@@ -165,6 +186,7 @@ impl Output {
 
     /// Writes out the buffered bytes.
     pub(crate) fn flush(&mut self) -> Result<(), Error> {
+        self.check_cancel()?;
         if !self.buf.is_empty() {
             self.file
                 .write_all_at(&self.buf, self.buf_at)
@@ -191,6 +213,7 @@ impl Output {
         let end_in = offset + len;
         let mut method = Method::CopyFileRange;
         while (off_in as u64) < end_in {
+            self.check_cancel()?;
             let want = (end_in - off_in as u64).min(COPY_STEP) as usize;
             let r = match method {
                 Method::CopyFileRange => nix::fcntl::copy_file_range(
