@@ -6,6 +6,7 @@
 
 mod cli;
 mod cmd;
+mod signals;
 
 use std::io;
 use std::process::ExitCode;

@@ -83,8 +83,16 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
         file: &f,
         name: &input,
     };
-    let report = match convert::convert(&file, Some(open), Path::new(&output), target) {
+    let cancel = crate::signals::interrupt_flag();
+    let report = match convert::convert(&file, Some(open), Path::new(&output), target, Some(cancel))
+    {
         Ok(r) => r,
+        Err(convert::Error::Write(e @ tracedat::write::Error::Interrupted { .. })) => {
+            eprintln!("rtrace-cmd: {e}");
+            return Ok(ExitCode::from(
+                crate::signals::interrupted_status().unwrap_or(1),
+            ));
+        }
         Err(convert::Error::Read(e)) => {
             return Err(e).with_context(|| format!("error reading {input}"));
         }
