@@ -2,8 +2,11 @@
 # Prepares everything tools/qemu/run.sh needs to boot one of Debian's own kernels under qemu
 # (TCG) with a busybox initramfs that holds Debian's trace-cmd 3.1.6.
 #
-# usage: prepare.sh [FLAVOUR]        FLAVOUR: amd64 (default) or rt-amd64 (also $RTRACE_QEMU_FLAVOUR)
+# usage: prepare.sh [--check] [FLAVOUR]   FLAVOUR: amd64 (default) or rt-amd64 (also $RTRACE_QEMU_FLAVOUR)
 # prints: the directory holding vmlinux and initramfs.cpio for that flavour
+# --check: install and download nothing; exit 0 when everything that needs the network or
+#          apt is in place (what is left, the initramfs, is built offline by run.sh), else
+#          exit 3 saying what is missing. The lane's tests use it to decide whether to run.
 #
 # Cache (idempotent; nothing is redone when it is there): ${RTRACE_QEMU_CACHE:-~/.cache/rtrace-qemu}
 #   debs/                 Debian packages fetched with apt-get download
@@ -22,6 +25,11 @@
 # Host packages installed with apt-get when missing: qemu-system-x86, trace-cmd, xz-utils.
 set -eu
 
+CHECK=
+if [ "${1:-}" = --check ]; then
+	CHECK=1
+	shift
+fi
 FLAVOUR=${1:-${RTRACE_QEMU_FLAVOUR:-amd64}}
 CACHE=${RTRACE_QEMU_CACHE:-$HOME/.cache/rtrace-qemu}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -63,6 +71,18 @@ fetch_deb() { # PKG -> prints path of the .deb
 	fi
 	echo "$2"
 }
+
+missing() { echo "prepare: not ready: $*; run tools/qemu/prepare.sh $FLAVOUR (root, apt)" >&2; exit 3; }
+if [ -n "$CHECK" ]; then
+	command -v qemu-system-x86_64 >/dev/null || missing "qemu-system-x86_64 is not installed"
+	[ -f "$CACHE/base/.done" ] || missing "no guest root in $CACHE/base"
+	KPKG=${RTRACE_QEMU_KERNEL_PKG:-$(apt-cache depends "linux-image-$FLAVOUR" 2>/dev/null |
+		awk '/Depends: linux-image-[0-9]/ {print $2; exit}')}
+	[ -n "$KPKG" ] || missing "apt does not know linux-image-$FLAVOUR (no apt lists?)"
+	[ -f "$CACHE/kernel-$KPKG/.done" ] || missing "kernel $KPKG is not in $CACHE"
+	echo "$CACHE/kernel-$KPKG"
+	exit 0
+fi
 
 need_pkg qemu-system-x86
 need_pkg xz-utils

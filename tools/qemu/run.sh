@@ -3,9 +3,11 @@
 # trace-cmd 3.1.6, prints what the script printed, copies what it left in /out to the host
 # and exits with the script's exit status.
 #
-# usage: run.sh [-o OUTDIR] [-k FLAVOUR] [-t SECONDS] [-c CPUS] [-m MEM] SCRIPT [FILES...]
+# usage: run.sh [-o OUTDIR] [-k FLAVOUR] [-t SECONDS] [-c CPUS] [-m MEM] [-b BINARY]... SCRIPT [FILES...]
 #   -o OUTDIR   where the guest's /out lands (default ./qemu-out; created, existing files
 #               of the same name are overwritten)
+#   -b BINARY   install BINARY in the guest as /usr/bin/NAME with the shared libraries ldd
+#               names (debug info stripped); repeatable. Used for the freshly built rtrace-cmd.
 #   -k FLAVOUR  Debian kernel flavour: amd64 (default) or rt-amd64 (latency tracers)
 #   -t SECONDS  time limit for the whole guest run (default 600); a hung guest is killed
 #   -c CPUS     virtual CPUs (default 2)     -m MEM   guest memory (default 1G)
@@ -26,13 +28,20 @@ FLAVOUR=${RTRACE_QEMU_FLAVOUR:-amd64}
 LIMIT=600
 CPUS=2
 MEM=1G
+BINARIES=
 
 usage() {
 	sed -n '/^# usage:/,/^# Environment/p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
-while getopts o:k:t:c:m:h opt; do
+while getopts o:k:t:c:m:b:h opt; do
 	case $opt in
+	b)
+		[ -f "$OPTARG" ] && [ -x "$OPTARG" ] || { echo "run.sh: -b $OPTARG: not an executable file" >&2; exit 2; }
+		# newline-separated: paths with spaces survive
+		BINARIES="$BINARIES$(cd "$(dirname "$OPTARG")" && pwd)/$(basename "$OPTARG")
+"
+		;;
 	o) OUTDIR=$OPTARG ;;
 	k) FLAVOUR=$OPTARG ;;
 	t) LIMIT=$OPTARG ;;
@@ -51,6 +60,27 @@ for f in "$@"; do
 done
 
 KDIR=$("$HERE/prepare.sh" "$FLAVOUR")
+BUSYBOX=${RTRACE_QEMU_CACHE:-$HOME/.cache/rtrace-qemu}/base/bin/busybox
+
+# add_binaries STAGE CPIO: a newc archive of $BINARIES under /usr/bin plus every library
+# ldd names for them (the loader too), at the host paths the binaries look for them.
+add_binaries() {
+	stage=$1
+	mkdir -p "$stage/usr/bin"
+	echo "$BINARIES" | while IFS= read -r bin; do
+		[ -n "$bin" ] || continue
+		dest=$stage/usr/bin/$(basename "$bin")
+		# debug info is most of a release build with debug = 1 (37 MB -> 5 MB for rtrace-cmd);
+		# the guest unpacks every byte of the initramfs under TCG
+		objcopy --strip-debug "$bin" "$dest" 2>/dev/null || cp "$bin" "$dest"
+		chmod 755 "$dest"
+		ldd "$bin" 2>/dev/null | awk '/=>/ && $3 ~ /^\// {print $3} !/=>/ && $1 ~ /^\// {print $1}'
+	done | sort -u | while IFS= read -r lib; do
+		mkdir -p "$stage$(dirname "$lib")"
+		cp -L "$lib" "$stage$lib"
+	done
+	(cd "$stage" && find . | LC_ALL=C sort | "$BUSYBOX" cpio -o -H newc 2>/dev/null) >"$2"
+}
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/rtrace-qemu.XXXXXX")
 cleanup() { rm -rf "$WORK"; }
@@ -63,6 +93,14 @@ for f in "$@"; do
 	cp -R "$f" "$WORK/in/in/"
 done
 tar -cf "$WORK/in.tar" -C "$WORK/in" script in
+INITRD=$KDIR/initramfs.cpio
+if [ -n "$BINARIES" ]; then
+	add_binaries "$WORK/extra" "$WORK/extra.cpio"
+	# The kernel unpacks concatenated newc archives one after the other, so the cached
+	# initramfs stays as it is and each run brings exactly the binaries it was given.
+	cat "$KDIR/initramfs.cpio" "$WORK/extra.cpio" >"$WORK/initramfs.cpio"
+	INITRD=$WORK/initramfs.cpio
+fi
 truncate -s "${RTRACE_QEMU_OUTSIZE:-512M}" "$WORK/out.img"
 
 # panic=-1 + -no-reboot: a panic ends qemu instead of hanging until the time limit
@@ -87,7 +125,7 @@ start=$(date +%s)
 rc=0
 timeout -k 10 "$LIMIT" qemu-system-x86_64 \
 	-accel "tcg,thread=$TCG_THREAD" -cpu max -smp "$CPUS" -m "$MEM" \
-	-kernel "$KDIR/vmlinux" -initrd "$KDIR/initramfs.cpio" -append "$APPEND" \
+	-kernel "$KDIR/vmlinux" -initrd "$INITRD" -append "$APPEND" \
 	-drive "file=$WORK/in.tar,format=raw,if=virtio,readonly=on" \
 	-drive "file=$WORK/out.img,format=raw,if=virtio" \
 	-display none -monitor "$MONITOR" -serial "file:$WORK/console.log" \

@@ -10,3 +10,4 @@ if trace-cmd record --tsc2nsec -e sched:sched_switch -o opt_tsc2nsec.dat sh -c '
 else
 	echo "== opt_tsc2nsec not recorded:"; cat opt_tsc2nsec.record.log; rm -f opt_tsc2nsec.dat
 fi
+rec_end
