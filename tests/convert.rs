@@ -470,3 +470,92 @@ fn command_line() {
     assert_eq!(names.len(), 1, "{names:?}");
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// A large input made from a real file: its metadata and its CPU 0 pages repeated to `bytes`,
+/// written as v7 zstd (small on disk, slow to turn into zlib).
+fn large_input(path: &Path, bytes: usize) {
+    use tracedat::write::{BufferSpec, Config, CpuSource, Writer};
+    let src = Path::new(REPO).join("fixtures/sched.dat");
+    let plain = Path::new(TMP).join("convert-signal-src.dat");
+    let o = run(
+        Path::new(BIN),
+        &[
+            "convert",
+            "-i",
+            src.to_str().unwrap(),
+            "--compression",
+            "none",
+            plain.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let data = fs::read(&plain).unwrap();
+    let f = tracedat::TraceFile::parse(&data).unwrap();
+    let (_, off, size) = f.cpu_data_locations(0)[0];
+    let pages = &data[off as usize..(off + size) as usize];
+    let mut cpu0 = Vec::with_capacity(bytes);
+    while cpu0.len() < bytes {
+        cpu0.extend_from_slice(pages);
+    }
+    let hdr = f.header();
+    let mut cfg = Config::new(hdr.page_size, 1);
+    cfg.endian = hdr.endian;
+    let mut w = Writer::create(path, cfg).unwrap();
+    let hi = f.header_info().unwrap();
+    w.header_info(hi.header_page, hi.header_event).unwrap();
+    w.ftrace_events(&f.ftrace_formats().unwrap()).unwrap();
+    w.event_systems(&f.event_systems().unwrap()).unwrap();
+    let spec = BufferSpec {
+        name: "",
+        clock: "local",
+        page_size: hdr.page_size,
+    };
+    w.write_buffer(spec, vec![CpuSource::Bytes(&cpu0)]).unwrap();
+    w.finish().unwrap();
+    let _ = fs::remove_file(&plain);
+}
+
+/// SIGINT or SIGTERM during a conversion: exit status 128 + signal, a message saying what was
+/// interrupted, and neither the output nor its temporary file left behind.
+#[test]
+fn signal_leaves_no_file() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let dir = Path::new(TMP).join("convert-signal");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let input = Path::new(TMP).join("convert-signal-large.dat");
+    large_input(&input, 256 << 20);
+    let out = dir.join("out.dat");
+    for sig in [Signal::SIGINT, Signal::SIGTERM] {
+        let child = Command::new(BIN)
+            .args(["convert", "--compression", "zlib", "-i"])
+            .arg(&input)
+            .arg(&out)
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The temporary file appears once the handlers are in place and writing has begun.
+        let started = std::time::Instant::now();
+        while fs::read_dir(&dir).unwrap().next().is_none() {
+            assert!(
+                started.elapsed().as_secs() < 60,
+                "no temporary file after 60 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        kill(Pid::from_raw(child.id() as i32), sig).unwrap();
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(128 + sig as i32), "{sig}: {err}");
+        assert!(err.contains("interrupted while"), "{sig}: {err}");
+        let left: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert!(left.is_empty(), "{sig}: left behind: {left:?}");
+    }
+    let _ = fs::remove_file(&input);
+    let _ = fs::remove_dir_all(&dir);
+}
