@@ -1,4 +1,5 @@
-//! `rtrace-cmd`: trace-cmd's command line, backed by the `tracedat` library.
+//! `rtrace-cmd`: trace-cmd's command line, backed by the `tracedat` (trace.dat) and `tracefs`
+//! (kernel control) libraries.
 //!
 //! The binary is thin: `cli` defines the options, one module per subcommand under `cmd/`
 //! turns them into library calls. Exit status: 0 success, 1 failure, 2 usage error. A closed
@@ -29,13 +30,27 @@ fn main() -> ExitCode {
             return ExitCode::from(e.exit_code() as u8);
         }
     };
+    let sub = |name: &str| {
+        matches
+            .subcommand_matches(name)
+            .expect("subcommand matches")
+    };
     let result = match cli.command {
-        cli::Command::Report(args) => {
-            let sub = matches
-                .subcommand_matches("report")
-                .expect("report matches");
-            cmd::report::run(*args, sub)
-        }
+        cli::Command::Report(args) => cmd::report::run(*args, sub("report")),
+        cli::Command::Start(args) => cmd::start::run(&args, sub("start"), false),
+        cli::Command::Set(args) => cmd::start::run(&args, sub("set"), true),
+        cli::Command::Stop(_) => cmd::stop::run(false, sub("stop")),
+        cli::Command::Restart(_) => cmd::stop::run(true, sub("restart")),
+        cli::Command::Reset(_) => cmd::reset::run(sub("reset")),
+        cli::Command::Clear(args) => cmd::clear::run(&args),
+        cli::Command::Show(args) => cmd::show::run(&args, sub("show")),
+        cli::Command::Stat(args) => cmd::stat::run(&args, sub("stat")),
+        cli::Command::List(args) => cmd::list::run(&args),
+        cli::Command::Options(args) => cmd::options::run(&args),
+        cli::Command::Snapshot(args) => cmd::snapshot::run(&args),
+        cli::Command::Kprobe(args) => cmd::probe::run(tracefs::ProbeKind::Kprobe, &args),
+        cli::Command::Uprobe(args) => cmd::probe::run(tracefs::ProbeKind::Uprobe, &args),
+        cli::Command::Dyndbg(args) => cmd::dyndbg::run(&args),
         cli::Command::Convert(args) => cmd::convert::run(args),
         cli::Command::GenerateMan { dir } => cmd::man::run(&dir),
     };

@@ -10,10 +10,10 @@
 //!   arguments, sched+irq+timer events with an instance. On the host, `rtrace-cmd report`
 //!   of each fresh file must equal both references' byte for byte; in the guest, the freshly
 //!   built rtrace-cmd must print what the guest's trace-cmd prints.
-//! - `rtrace` (ignored until the control subcommands, issue #4, and record, issue #5, land):
-//!   rtrace-cmd's start/stop/show/reset with function_graph and function filters, kprobes,
-//!   dynamic_debug, and record. Each scenario keeps what the kernel read back after every
-//!   command; the assertions are here. `RTRACE_LANE_TOOL=trace-cmd cargo test --test
+//! - `rtrace`: rtrace-cmd's start/stop/show/reset with function_graph and function
+//!   filters, kprobes, dynamic_debug (runs now), and record (its tests ignored until issue
+//!   #5 lands). Each scenario keeps what the kernel read back after every command; the
+//!   assertions are here. `RTRACE_LANE_TOOL=trace-cmd cargo test --test
 //!   qemu_lane -- --ignored` runs the same scenarios with the reference (trace-cmd 3.1.6, and
 //!   the kernel's own files where trace-cmd has no command), which checks the scenarios and
 //!   assertions themselves.
@@ -497,7 +497,6 @@ fn assert_filters_empty(s: &Step) {
 }
 
 #[test]
-#[ignore = "needs rtrace-cmd start/stop/show/reset (issue #4)"]
 fn control_function_graph_toggle() {
     let Some(boot) = rtrace("control_function_graph_toggle") else {
         return;
@@ -575,7 +574,6 @@ fn control_function_graph_toggle() {
 }
 
 #[test]
-#[ignore = "needs rtrace-cmd start/stop/show/reset (issue #4)"]
 fn control_function_filters_and_pid() {
     let Some(boot) = rtrace("control_function_filters_and_pid") else {
         return;
@@ -689,7 +687,6 @@ const LANE_OPEN: &str = r"^p:kprobes/lane_open do_sys_openat2 dfd=%di:s32 path=\
 const LANE_READ_RET: &str = r"^r\d*:kprobes/lane_read_ret ksys_read ret=\$retval:s64$";
 
 #[test]
-#[ignore = "needs rtrace-cmd kprobe and start --kprobe/stop/show/reset (issue #4)"]
 fn control_kprobes() {
     let Some(boot) = rtrace("control_kprobes") else {
         return;
@@ -882,7 +879,6 @@ fn assert_sites(
 }
 
 #[test]
-#[ignore = "needs rtrace-cmd dyndbg (issue #4)"]
 fn control_dynamic_debug() {
     let Some(boot) = rtrace("control_dynamic_debug") else {
         return;

@@ -1,5 +1,19 @@
 //! One module per subcommand.
 
+pub mod clear;
 pub mod convert;
+pub mod dyndbg;
+pub mod gated;
+pub mod list;
 pub mod man;
+pub mod options;
+pub mod probe;
 pub mod report;
+pub mod reset;
+pub mod setup;
+pub mod show;
+pub mod snapshot;
+pub mod start;
+pub mod stat;
+pub mod stop;
+pub mod tracing;
