@@ -25,6 +25,35 @@ fn usage(msg: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(2))
 }
 
+/// The output format from `--file-version` and `--compression`, with trace-cmd's defaults and
+/// messages (shared with `record` and `extract`): version 7 and zstd ("any") by default;
+/// version 6 is never compressed, and a compression asked for with it makes the file
+/// version 7 (trace-cmd's `tracecmd_output_set_compression`).
+pub fn output_format(
+    file_version: Option<&str>,
+    compression: Option<&str>,
+) -> anyhow::Result<(FileVersion, Option<Codec>)> {
+    let mut version = FileVersion::V7;
+    if let Some(v) = file_version {
+        version = match cnum::atoi(v.as_bytes()) {
+            6 => FileVersion::V6,
+            7 => FileVersion::V7,
+            n => bail!("Unsupported file version {n}, supported versions are from 6 to 7"),
+        };
+    }
+    let compression = match compression {
+        None if version == FileVersion::V7 => Some(Codec::Zstd),
+        None | Some("none") => None,
+        Some("any") | Some("zstd") => Some(Codec::Zstd),
+        Some("zlib") => Some(Codec::Zlib),
+        Some(other) => bail!("Compression algorithm  {other} is not supported"),
+    };
+    if compression.is_some() {
+        version = FileVersion::V7;
+    }
+    Ok((version, compression))
+}
+
 pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
     if args.input.len() > 1 {
         bail!(
@@ -38,25 +67,8 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
             args.output[0]
         );
     }
-    let mut version = FileVersion::V7;
-    if let Some(v) = &args.file_version {
-        version = match cnum::atoi(v.as_bytes()) {
-            6 => FileVersion::V6,
-            7 => FileVersion::V7,
-            n => bail!("Unsupported file version {n}, supported versions are from 6 to 7"),
-        };
-    }
-    let compression = match args.compression.as_deref() {
-        None if version == FileVersion::V7 => Some(Codec::Zstd),
-        None | Some("none") => None,
-        Some("any") | Some("zstd") => Some(Codec::Zstd),
-        Some("zlib") => Some(Codec::Zlib),
-        Some(other) => bail!("Compression algorithm  {other} is not supported"),
-    };
-    if compression.is_some() {
-        // trace-cmd's tracecmd_output_set_compression raises the version to 7.
-        version = FileVersion::V7;
-    }
+    let (version, compression) =
+        output_format(args.file_version.as_deref(), args.compression.as_deref())?;
     let output = match (args.output.first(), args.files.first()) {
         (Some(_), Some(_)) => {
             return usage("the output file is given both with -o and as an argument")

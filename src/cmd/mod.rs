@@ -1,13 +1,16 @@
 //! One module per subcommand.
 
+pub mod capture;
 pub mod clear;
 pub mod convert;
+pub mod date;
 pub mod dyndbg;
 pub mod gated;
 pub mod list;
 pub mod man;
 pub mod options;
 pub mod probe;
+pub mod record;
 pub mod report;
 pub mod reset;
 pub mod setup;
