@@ -27,6 +27,8 @@ pub enum Command {
     Report(Box<ReportArgs>),
     /// Record a trace into a trace.dat file.
     Record(Box<RecordArgs>),
+    /// Extract the current ring-buffer contents into a trace.dat file.
+    Extract(ExtractArgs),
     /// Convert a trace.dat file to another file version or compression.
     Convert(ConvertArgs),
     /// Start tracing without recording into a file.
@@ -539,6 +541,64 @@ pub struct RecordArgs {
     /// A command to record (its exit status is passed on); without one, record until Ctrl-C.
     #[arg(value_name = "COMMAND", trailing_var_arg = true)]
     pub command: Vec<String>,
+}
+
+/// `extract`: trace-cmd's extract (tracecmd/trace-record.c `trace_extract`).
+#[derive(Debug, Args)]
+#[command(
+    disable_version_flag = true,
+    after_long_help = "Reads what the ring buffers hold now (without waiting for more) into a \
+                       trace.dat file. As trace-cmd does, tracing is then disabled and the \
+                       buffers cleared (the tracer set to nop, events disabled, filters \
+                       cleared) unless -k is given. The file is written under a temporary name \
+                       and renamed when complete."
+)]
+pub struct ExtractArgs {
+    /// Output file [default: trace.dat].
+    #[arg(short = 'o', value_name = "FILE")]
+    pub output: Option<String>,
+
+    /// Extract this instance's buffer (repeatable; the top level's only with -t then).
+    #[arg(short = 'B', value_name = "NAME", action = ArgAction::Append)]
+    pub instance: Vec<String>,
+
+    /// Extract every instance's buffer.
+    #[arg(short = 'a', action = ArgAction::Count)]
+    pub all: u8,
+
+    /// Extract the top level's buffer too (with -B).
+    #[arg(short = 't', action = ArgAction::Count)]
+    pub top: u8,
+
+    /// Extract the snapshot buffer instead of the main one.
+    #[arg(short = 's', action = ArgAction::Count)]
+    pub snapshot: u8,
+
+    /// Leave tracing as it is afterwards (do not disable it and clear the buffers).
+    #[arg(short = 'k', action = ArgAction::Count)]
+    pub keep: u8,
+
+    /// Store the offset of the trace clock from the time of day (DATE option).
+    #[arg(long = "date")]
+    pub date: bool,
+
+    /// Print nothing but errors.
+    #[arg(short = 'q', long = "quiet", action = ArgAction::Count)]
+    pub quiet: u8,
+
+    /// File version of the output: 6 or 7 [default: 7].
+    #[arg(long = "file-version", value_name = "VERSION")]
+    pub file_version: Option<String>,
+
+    /// Compression of the output: any (the best available: zstd), none, zstd or zlib
+    /// [default: any for version 7].
+    #[arg(long = "compression", value_name = "NAME")]
+    pub compression: Option<String>,
+
+    /// Log level (accepted for compatibility).
+    #[arg(long = "verbose", value_name = "LEVEL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "")]
+    pub verbose: Option<String>,
 }
 
 /// Which instances `stop` and `restart` act on; as in trace-cmd, -a also covers the top level

@@ -465,3 +465,143 @@ fn a_full_disk_fails_cleanly() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Saves every setting of every instance and the global ones (what `start` changes);
+/// restores them, removes instances made meanwhile, and compares the fingerprint.
+struct Guard {
+    fs: Tracefs,
+    session: Option<tracefs::Session>,
+    instances: Vec<String>,
+    before: String,
+}
+
+impl Guard {
+    fn new(fs: &Tracefs) -> Guard {
+        let before = fingerprint(fs);
+        let mut s = tracefs::Session::new(fs);
+        s.save_global().unwrap();
+        for inst in fs.all_instances().unwrap() {
+            s.save_instance(&inst).unwrap();
+        }
+        Guard {
+            fs: fs.clone(),
+            session: Some(s),
+            instances: fs.instance_names().unwrap(),
+            before,
+        }
+    }
+
+    fn put_back(&mut self) -> Result<(), Vec<tracefs::Error>> {
+        for n in self.fs.instance_names().unwrap_or_default() {
+            if !self.instances.contains(&n) {
+                if let Ok(i) = self.fs.instance(Some(&n)) {
+                    let _ = i.disable_all_events();
+                }
+                let _ = self.fs.remove_instance(&n);
+            }
+        }
+        match self.session.take() {
+            Some(s) => s.restore(),
+            None => Ok(()),
+        }
+    }
+
+    fn finish(mut self) {
+        if let Err(e) = self.put_back() {
+            panic!("restoring tracefs failed: {e:?}");
+        }
+        let after = fingerprint(&self.fs);
+        assert!(
+            self.before == after,
+            "tracefs was not left as it was found:\n{}",
+            diff(&self.before, &after)
+        );
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.put_back();
+    }
+}
+
+/// extract after start: -k keeps the setup, the top buffer and an instance in one file read
+/// by both references as by rtrace-cmd; without -k tracing is disabled afterwards, as
+/// trace-cmd's extract does. Nothing but what extract is meant to change is changed.
+#[test]
+fn extract_reads_what_start_set_up() {
+    let Some((_lock, fs)) = common::live() else {
+        return;
+    };
+    let guard = Guard::new(&fs);
+    let dir = scratch("extract");
+    let inst = common::scratch_name("ext");
+    ok(&rtrace(&[
+        "start",
+        "-e",
+        "sched",
+        "-B",
+        &inst,
+        "-e",
+        "irq",
+        "-e",
+        "sched_switch",
+    ]));
+    let w = Command::new("sh")
+        .args([
+            "-c",
+            "for i in 1 2 3; do ls / > /dev/null; sleep 0.02; done",
+        ])
+        .status()
+        .unwrap();
+    assert!(w.success());
+    ok(&rtrace(&["stop", "-a", "-t"]));
+    let setup = fingerprint(&fs);
+    let kept = dir.join("kept.dat");
+    ok(&rtrace(&[
+        "extract",
+        "-k",
+        "-a",
+        "-o",
+        kept.to_str().unwrap(),
+    ]));
+    let after = fingerprint(&fs);
+    assert!(
+        setup == after,
+        "extract -k changed tracefs:\n{}",
+        diff(&setup, &after)
+    );
+    let data = fs::read(&kept).unwrap();
+    let f = tracedat::TraceFile::parse(&data).unwrap();
+    let names: Vec<&str> = f.buffers().iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(names, ["", inst.as_str()]);
+    assert!(
+        f.buffers().iter().all(|b| !b.cpus().is_empty()),
+        "both buffers have data"
+    );
+    check_with_references(&kept, false);
+
+    // Without -k: the instance's tracing is disabled and its buffer cleared.
+    let plain = dir.join("plain.dat");
+    ok(&rtrace(&[
+        "extract",
+        "-B",
+        &inst,
+        "-o",
+        plain.to_str().unwrap(),
+    ]));
+    let i = fs.instance(Some(&inst)).unwrap();
+    assert_eq!(i.read_trimmed("set_event").unwrap(), "");
+    assert!(!i.tracing_on().unwrap());
+    let data = fs::read(&plain).unwrap();
+    let f = tracedat::TraceFile::parse(&data).unwrap();
+    let names: Vec<&str> = f.buffers().iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["", inst.as_str()],
+        "an empty top buffer, then the instance"
+    );
+    assert!(f.buffers()[0].cpus().is_empty());
+    check_with_references(&plain, false);
+    guard.finish();
+}

@@ -5,6 +5,7 @@ pub mod clear;
 pub mod convert;
 pub mod date;
 pub mod dyndbg;
+pub mod extract;
 pub mod gated;
 pub mod list;
 pub mod man;
