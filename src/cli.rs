@@ -29,6 +29,8 @@ pub enum Command {
     Record(Box<RecordArgs>),
     /// Extract the current ring-buffer contents into a trace.dat file.
     Extract(ExtractArgs),
+    /// Print the events live, as they are recorded.
+    Stream(Box<StreamArgs>),
     /// Convert a trace.dat file to another file version or compression.
     Convert(ConvertArgs),
     /// Start tracing without recording into a file.
@@ -539,6 +541,39 @@ pub struct RecordArgs {
     pub verbose: Option<String>,
 
     /// A command to record (its exit status is passed on); without one, record until Ctrl-C.
+    #[arg(value_name = "COMMAND", trailing_var_arg = true)]
+    pub command: Vec<String>,
+}
+
+/// `stream`: trace-cmd's stream (tracecmd/trace-record.c `trace_stream`).
+#[derive(Debug, Args)]
+#[command(
+    disable_version_flag = true,
+    after_long_help = "Prints the events as they are recorded, as report prints them. \
+                       Events come in batches (every -s interval); a CPU's events are shown \
+                       once a whole sub-buffer of them is in, so the order across CPUs holds \
+                       within a batch, not always across batches, as with trace-cmd stream. \
+                       Runs until COMMAND exits or until Ctrl-C; the kernel's settings are put \
+                       back afterwards."
+)]
+pub struct StreamArgs {
+    #[command(flatten)]
+    pub setup: SetupArgs,
+
+    /// Time between two batches of printed events, in microseconds [default: 500000].
+    #[arg(short = 's', value_name = "USECS")]
+    pub sleep: Option<String>,
+
+    /// Include rtrace-cmd's own threads in the trace.
+    #[arg(long = "no-filter")]
+    pub no_filter: bool,
+
+    /// Log level (accepted for compatibility).
+    #[arg(long = "verbose", value_name = "LEVEL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "")]
+    pub verbose: Option<String>,
+
+    /// A command to trace; without one, stream until Ctrl-C.
     #[arg(value_name = "COMMAND", trailing_var_arg = true)]
     pub command: Vec<String>,
 }

@@ -53,6 +53,7 @@ fn main() -> ExitCode {
         cli::Command::Dyndbg(args) => cmd::dyndbg::run(&args),
         cli::Command::Record(args) => cmd::record::run(&args, sub("record")),
         cli::Command::Extract(args) => cmd::extract::run(&args, sub("extract")),
+        cli::Command::Stream(args) => cmd::stream::run(&args, sub("stream")),
         cli::Command::Convert(args) => cmd::convert::run(args),
         cli::Command::GenerateMan { dir } => cmd::man::run(&dir),
     };

@@ -605,3 +605,85 @@ fn extract_reads_what_start_set_up() {
     check_with_references(&plain, false);
     guard.finish();
 }
+
+/// stream prints events while the command runs: the command waits for a file the test only
+/// creates once stream has printed the command's first marker. Both markers are printed in
+/// report's format, the exit status is the command's, and the kernel is put back.
+#[test]
+fn stream_prints_events_as_they_come() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let Some((_lock, fs)) = common::live() else {
+        return;
+    };
+    let guard = Unchanged::new(&fs);
+    let dir = scratch("stream");
+    let go = dir.join("go");
+    let marker = fs.path("trace_marker");
+    let script = format!(
+        "echo stream-mark-1 > {m}; while [ ! -e {go} ]; do sleep 0.02; done; \
+         echo stream-mark-2 > {m}; exit 3",
+        m = marker.display(),
+        go = go.display()
+    );
+    let mut child = Command::new(BIN)
+        .args([
+            "stream",
+            "-e",
+            "sched:sched_process_exit",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A stream that never prints the first marker would wait forever: end it after a minute.
+    let pid = child.id() as i32;
+    let done = Arc::new(AtomicBool::new(false));
+    let watchdog = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let t = Instant::now();
+            while !done.load(Ordering::Relaxed) {
+                if t.elapsed() > Duration::from_secs(60) {
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(pid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                    return true;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            false
+        })
+    };
+    let mut lines = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if line.contains("stream-mark-1") {
+            fs::write(&go, "").unwrap();
+        }
+        lines.push(line);
+    }
+    let o = child.wait_with_output().unwrap();
+    done.store(true, Ordering::Relaxed);
+    assert!(
+        !watchdog.join().unwrap(),
+        "stream did not print the first marker live"
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+    for m in ["stream-mark-1", "stream-mark-2"] {
+        let l: Vec<&String> = lines.iter().filter(|l| l.contains(m)).collect();
+        assert_eq!(l.len(), 1, "{m}: {l:?}");
+        assert!(
+            l[0].contains(": tracing_mark_write: ") || l[0].contains("print:"),
+            "{m}: {}",
+            l[0]
+        );
+    }
+    assert!(!lines.iter().any(|l| l.starts_with("cpus=")));
+    guard.check("stream");
+}

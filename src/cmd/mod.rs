@@ -20,4 +20,5 @@ pub mod snapshot;
 pub mod start;
 pub mod stat;
 pub mod stop;
+pub mod stream;
 pub mod tracing;

@@ -121,180 +121,350 @@ fn record(
     spool_dir: &Path,
     wake: Duration,
 ) -> anyhow::Result<Recorded> {
-    let applied = plan.apply(session, Mode::Record, &setup::compile_regex)?;
-    let quiet = args.setup.quiet > 0;
-    if !quiet {
-        for (_, t) in &applied.tracers {
-            eprintln!("  plugin '{t}'");
-        }
-    }
-    let insts: Vec<Instance> = applied.instances.clone();
-    // Measured before the readers run: it uses (and clears) the top level's buffer.
+    let opts = LiveOptions {
+        command: &args.command,
+        no_filter: args.no_filter,
+        quiet: args.setup.quiet > 0,
+        spool_dir,
+        spool_base: &out.path,
+        wake,
+        date: args.ts_offset.is_none() && args.date,
+        partial: false,
+    };
+    let mut live = Live::start(plan, session, fs, &opts)?;
     let time = match &args.ts_offset {
         Some(o) => Some(TimeOption::Offset(o.clone())),
-        None if args.date => {
-            super::date::offset_usecs(session, fs, &fs.top())?.map(TimeOption::Date)
-        }
-        None => None,
+        None => live.date.take().map(TimeOption::Date),
     };
-    let cpus_list = fs.cpus()?;
-    let ncpus = capture::cpu_count(&cpus_list);
-
-    let mut buffers = Vec::new();
-    let mut specs = Vec::new();
-    for (i, inst) in insts.iter().enumerate() {
-        let subbuf = capture::subbuf_size(fs, inst)?;
-        let clock = inst.clock()?.current;
-        specs.extend(capture::reader_specs(
-            i, inst, &cpus_list, spool_dir, &out.path, subbuf, false,
-        )?);
-        buffers.push(Buffer {
-            inst: inst.clone(),
-            clock,
-            subbuf,
-            spools: (0..ncpus).map(|_| None).collect(),
-            stats: (0..ncpus).map(|_| None).collect(),
-        });
-    }
-    let mut child = if args.command.is_empty() {
-        None
-    } else {
-        let argv: Vec<std::ffi::OsString> = args.command.iter().map(Into::into).collect();
-        Some(Gated::fork(&argv)?)
-    };
-
-    let recorder = Recorder::start(
-        specs,
-        ReaderOptions {
-            wake_interval: wake,
-        },
-    )?;
-
-    // Pid filters: the command (-F), or else rtrace-cmd's own threads left out.
-    let pids_given = plan.instances.iter().any(|p| !p.pids.is_empty());
-    if plan.filter_task {
-        let pid = child
-            .as_ref()
-            .map(Gated::pid)
-            .context("-F needs a command")?;
-        for inst in &insts {
-            apply_pids(session, inst, &[pid])?;
-        }
-    } else if !args.no_filter && !pids_given {
-        let mut own = vec![std::process::id()];
-        own.extend_from_slice(recorder.thread_ids());
-        for inst in &insts {
-            if inst.exists("set_event_notrace_pid") {
-                session.set_pids(inst, "set_event_notrace_pid", &own, false)?;
-            }
-            if inst.exists("set_ftrace_notrace_pid") {
-                use tracefs::Optional;
-                session
-                    .set_pids(inst, "set_ftrace_notrace_pid", &own, false)
-                    .optional()?;
-            }
-        }
-    }
-
-    for inst in &insts {
-        session.set_tracing_on(inst, true)?;
-    }
-    let started = Instant::now();
-    if let Some(c) = child.as_mut() {
-        c.open()?;
-    } else {
-        println!("Hit Ctrl^C to stop recording");
-        let _ = std::io::stdout().flush();
-    }
-
-    let mut status_line = Status::new(!quiet && std::io::stderr().is_terminal(), &buffers);
-    let mut status = 0;
-    let mut failure: Option<String> = None;
-    loop {
-        if crate::signals::received().is_some() {
-            break;
-        }
-        if let Some(c) = child.as_mut() {
-            if let Some(s) = c.try_wait()? {
-                status = s;
-                break;
-            }
-        }
-        match recorder.progress().recv_timeout(TICK) {
-            Ok(Progress::Data { buffer, cpu, bytes }) => status_line.update(buffer, cpu, bytes),
-            Ok(Progress::Failed { buffer, cpu, error }) => {
-                failure = Some(format!(
-                    "buffer {:?} CPU {cpu}: {error}",
-                    buffers[buffer].name()
-                ));
-                break;
-            }
-            Err(_) => {}
-        }
-        status_line.draw(started, &insts);
-    }
-    status_line.clear();
-
-    // Stop: tracing off, readers drain and end.
-    for inst in &insts {
-        session.set_tracing_on(inst, false)?;
-    }
-    let mut errors = Vec::new();
-    for res in recorder.stop() {
-        match res {
-            Ok(s) => {
-                let b = &mut buffers[s.buffer];
-                let cpu = s.cpu as usize;
-                b.spools[cpu] = Some(s);
-            }
-            Err(e) => errors.push(e.to_string()),
-        }
-    }
-    if let Some(f) = failure {
-        errors.insert(0, f);
-    }
-    if let Some(c) = child.as_mut() {
-        if let Some(sig) = crate::signals::received() {
-            // The command may not have had the signal (SIGTERM sent to rtrace-cmd alone).
-            c.kill(sig);
-        }
-        status = wait_a_while(c, Duration::from_secs(2))?.unwrap_or(status);
-    }
-    if !errors.is_empty() {
-        errors.dedup();
-        bail!("recording failed: {}", errors.join("; "));
-    }
-    for b in &mut buffers {
-        for cpu in &cpus_list {
-            b.stats[*cpu as usize] = b.inst.per_cpu(*cpu).stats().ok();
-        }
-    }
+    live.wait(|_| Ok(()))?;
+    let stopped = live.stop(session)?;
 
     // Metadata, while the probes still exist: formats of the recorded systems (all with
     // -a or when no event was named).
+    let globs = if args.all > 0 {
+        None
+    } else {
+        event_globs(plan, &stopped.probes)
+    };
+    let first = stopped.insts.first().cloned().unwrap_or_else(|| fs.top());
+    let meta = capture::read_metadata(session, fs, globs.as_deref(), &first)?;
+    Ok(Recorded {
+        cpus: stopped.ncpus,
+        buffers: stopped.buffers,
+        meta,
+        status: stopped.status,
+        time,
+    })
+}
+
+/// The `-e` arguments (and the probes' events) whose systems' formats a file keeps; `None`
+/// (all of them) when no event was named, as trace-cmd does.
+pub(crate) fn event_globs(plan: &Plan, probes: &[tracefs::DynEvent]) -> Option<Vec<String>> {
     let mut globs: Vec<String> = plan
         .instances
         .iter()
         .flat_map(|p| p.events.iter().map(|e| e.spec.clone()))
         .collect();
-    let globs = if args.all > 0 || globs.is_empty() {
-        None
-    } else {
-        for p in &applied.probes {
-            let id = p.event();
-            globs.push(format!("{}:{}", id.system, id.name));
+    if globs.is_empty() {
+        return None;
+    }
+    for p in probes {
+        let id = p.event();
+        globs.push(format!("{}:{}", id.system, id.name));
+    }
+    Some(globs)
+}
+
+/// How a live recording runs (shared by `record` and `stream`).
+pub(crate) struct LiveOptions<'a> {
+    /// The command to run (empty: until a signal).
+    pub command: &'a [String],
+    /// `--no-filter`: do not leave rtrace-cmd's threads out of the trace.
+    pub no_filter: bool,
+    pub quiet: bool,
+    /// Where the spool files go.
+    pub spool_dir: &'a Path,
+    /// The file name the spool files are named after.
+    pub spool_base: &'a Path,
+    /// The readers' longest sleep.
+    pub wake: Duration,
+    /// `--date`: measure the clock offset before the readers start.
+    pub date: bool,
+    /// Readers also take partly filled sub-buffers at every wake (`stream`).
+    pub partial: bool,
+}
+
+/// A recording in progress: the kernel set up, one reader per CPU and buffer, the command
+/// (if any) running.
+pub(crate) struct Live {
+    pub insts: Vec<Instance>,
+    pub buffers: Vec<Buffer>,
+    pub cpus_list: Vec<u32>,
+    pub ncpus: u32,
+    /// Per buffer, per CPU: bytes spooled so far (whole sub-buffers).
+    pub spooled: Vec<Vec<u64>>,
+    /// Per buffer, per CPU: the spool file (a second handle, for reading while the reader
+    /// writes).
+    pub spools: Vec<Vec<Option<(std::fs::File, String)>>>,
+    /// The `--date` offset, when measured.
+    pub date: Option<i64>,
+    probes: Vec<tracefs::DynEvent>,
+    recorder: Option<Recorder>,
+    child: Option<Gated>,
+    status: i32,
+    failure: Option<String>,
+    started: Instant,
+    quiet: bool,
+}
+
+/// A recording once its readers are done.
+pub(crate) struct Stopped {
+    pub insts: Vec<Instance>,
+    pub buffers: Vec<Buffer>,
+    pub ncpus: u32,
+    pub probes: Vec<tracefs::DynEvent>,
+    /// The command's exit status (0 without one).
+    pub status: i32,
+}
+
+impl Live {
+    /// The probe events the recording created (`--kprobe`).
+    pub fn probes(&self) -> &[tracefs::DynEvent] {
+        &self.probes
+    }
+
+    /// Sets the kernel up (through `session`), starts the readers and the command.
+    pub fn start(
+        plan: &Plan,
+        session: &mut Session,
+        fs: &Tracefs,
+        opts: &LiveOptions<'_>,
+    ) -> anyhow::Result<Live> {
+        let applied = plan.apply(session, Mode::Record, &setup::compile_regex)?;
+        if !opts.quiet {
+            for (_, t) in &applied.tracers {
+                eprintln!("  plugin '{t}'");
+            }
         }
-        Some(globs)
-    };
-    let first = insts.first().cloned().unwrap_or_else(|| fs.top());
-    let meta = capture::read_metadata(session, fs, globs.as_deref(), &first)?;
-    Ok(Recorded {
-        cpus: ncpus,
-        buffers,
-        meta,
-        status,
-        time,
-    })
+        let insts: Vec<Instance> = applied.instances.clone();
+        // Measured before the readers run: it uses (and clears) the top level's buffer.
+        let date = if opts.date {
+            super::date::offset_usecs(session, fs, &fs.top())?
+        } else {
+            None
+        };
+        let cpus_list = fs.cpus()?;
+        let ncpus = capture::cpu_count(&cpus_list);
+
+        let mut buffers = Vec::new();
+        let mut specs = Vec::new();
+        let mut spools = Vec::new();
+        for (i, inst) in insts.iter().enumerate() {
+            let subbuf = capture::subbuf_size(fs, inst)?;
+            let clock = inst.clock()?.current;
+            let sp = capture::reader_specs(
+                i,
+                inst,
+                &cpus_list,
+                opts.spool_dir,
+                opts.spool_base,
+                subbuf,
+                false,
+            )?;
+            let mut handles: Vec<Option<(std::fs::File, String)>> =
+                (0..ncpus).map(|_| None).collect();
+            for s in &sp {
+                let f = s
+                    .spool
+                    .try_clone()
+                    .with_context(|| format!("opening {} again", s.spool_name))?;
+                handles[s.cpu as usize] = Some((f, s.spool_name.clone()));
+            }
+            spools.push(handles);
+            specs.extend(sp);
+            buffers.push(Buffer {
+                inst: inst.clone(),
+                clock,
+                subbuf,
+                spools: (0..ncpus).map(|_| None).collect(),
+                stats: (0..ncpus).map(|_| None).collect(),
+            });
+        }
+        let mut child = if opts.command.is_empty() {
+            None
+        } else {
+            let argv: Vec<std::ffi::OsString> = opts.command.iter().map(Into::into).collect();
+            Some(Gated::fork(&argv)?)
+        };
+
+        let recorder = Recorder::start(
+            specs,
+            ReaderOptions {
+                wake_interval: opts.wake,
+                partial: opts.partial,
+            },
+        )?;
+
+        // Pid filters: the command (-F), or else rtrace-cmd's own threads left out.
+        let pids_given = plan.instances.iter().any(|p| !p.pids.is_empty());
+        if plan.filter_task {
+            let pid = child
+                .as_ref()
+                .map(Gated::pid)
+                .context("-F needs a command")?;
+            for inst in &insts {
+                apply_pids(session, inst, &[pid])?;
+            }
+        } else if !opts.no_filter && !pids_given {
+            let mut own = vec![std::process::id()];
+            own.extend_from_slice(recorder.thread_ids());
+            for inst in &insts {
+                if inst.exists("set_event_notrace_pid") {
+                    session.set_pids(inst, "set_event_notrace_pid", &own, false)?;
+                }
+                if inst.exists("set_ftrace_notrace_pid") {
+                    use tracefs::Optional;
+                    session
+                        .set_pids(inst, "set_ftrace_notrace_pid", &own, false)
+                        .optional()?;
+                }
+            }
+        }
+
+        for inst in &insts {
+            session.set_tracing_on(inst, true)?;
+        }
+        if let Some(c) = child.as_mut() {
+            c.open()?;
+        } else {
+            println!("Hit Ctrl^C to stop recording");
+            let _ = std::io::stdout().flush();
+        }
+        Ok(Live {
+            spooled: buffers.iter().map(|b| vec![0; b.spools.len()]).collect(),
+            insts,
+            buffers,
+            cpus_list,
+            ncpus,
+            spools,
+            date,
+            probes: applied.probes,
+            recorder: Some(recorder),
+            child,
+            status: 0,
+            failure: None,
+            started: Instant::now(),
+            quiet: opts.quiet,
+        })
+    }
+
+    /// Runs until the command ends, a signal comes or a reader fails, calling `on_tick`
+    /// after each look at the readers' progress (about every [`TICK`]).
+    pub fn wait(
+        &mut self,
+        mut on_tick: impl FnMut(&Live) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let mut status_line = Status::new(
+            !self.quiet && std::io::stderr().is_terminal(),
+            &self.buffers,
+        );
+        let recorder = self.recorder.take().expect("readers running");
+        let r = loop {
+            if crate::signals::received().is_some() {
+                break Ok(());
+            }
+            if let Some(c) = self.child.as_mut() {
+                match c.try_wait() {
+                    Ok(Some(s)) => {
+                        self.status = s;
+                        break Ok(());
+                    }
+                    Ok(None) => {}
+                    Err(e) => break Err(e),
+                }
+            }
+            let mut news = recorder.progress().recv_timeout(TICK).ok();
+            while let Some(p) = news {
+                match p {
+                    Progress::Data { buffer, cpu, bytes } => {
+                        status_line.update(buffer, cpu, bytes);
+                        if let Some(v) = self
+                            .spooled
+                            .get_mut(buffer)
+                            .and_then(|b| b.get_mut(cpu as usize))
+                        {
+                            *v = bytes;
+                        }
+                    }
+                    Progress::Failed { buffer, cpu, error } => {
+                        self.failure = Some(format!(
+                            "buffer {:?} CPU {cpu}: {error}",
+                            self.buffers[buffer].name()
+                        ));
+                    }
+                }
+                news = recorder.progress().try_recv().ok();
+            }
+            if self.failure.is_some() {
+                break Ok(());
+            }
+            status_line.draw(self.started, &self.insts);
+            if let Err(e) = on_tick(self) {
+                break Err(e);
+            }
+        };
+        status_line.clear();
+        self.recorder = Some(recorder);
+        r
+    }
+
+    /// Turns tracing off, lets the readers drain and end, and reads the kernel's stats.
+    pub fn stop(mut self, session: &mut Session) -> anyhow::Result<Stopped> {
+        for inst in &self.insts {
+            session.set_tracing_on(inst, false)?;
+        }
+        let mut errors = Vec::new();
+        if let Some(recorder) = self.recorder.take() {
+            for res in recorder.stop() {
+                match res {
+                    Ok(s) => {
+                        let (b, cpu) = (s.buffer, s.cpu as usize);
+                        self.spooled[b][cpu] = s.bytes;
+                        self.buffers[b].spools[cpu] = Some(s);
+                    }
+                    Err(e) => errors.push(e.to_string()),
+                }
+            }
+        }
+        if let Some(f) = self.failure.take() {
+            errors.insert(0, f);
+        }
+        if let Some(c) = self.child.as_mut() {
+            if let Some(sig) = crate::signals::received() {
+                // The command may not have had the signal (SIGTERM sent to rtrace-cmd alone).
+                c.kill(sig);
+            }
+            if let Some(s) = wait_a_while(c, Duration::from_secs(2))? {
+                self.status = s;
+            }
+        }
+        if !errors.is_empty() {
+            errors.dedup();
+            bail!("recording failed: {}", errors.join("; "));
+        }
+        for b in &mut self.buffers {
+            for cpu in &self.cpus_list {
+                b.stats[*cpu as usize] = b.inst.per_cpu(*cpu).stats().ok();
+            }
+        }
+        Ok(Stopped {
+            insts: self.insts,
+            buffers: self.buffers,
+            ncpus: self.ncpus,
+            probes: self.probes,
+            status: self.status,
+        })
+    }
 }
 
 /// The command's status once it ends, waiting at most `limit`.

@@ -98,6 +98,10 @@ pub struct ReaderOptions {
     /// Longest sleep between two looks at the buffer (the kernel also wakes the reader when
     /// the buffer is `buffer_percent` full).
     pub wake_interval: Duration,
+    /// Also take partly filled sub-buffers at every wake (with `read(2)`), so that data
+    /// reaches the spool within the wake interval however slowly it comes (`stream`). The
+    /// spool then holds more, emptier sub-buffers.
+    pub partial: bool,
 }
 
 /// What a reader reports while it runs.
@@ -148,6 +152,9 @@ pub struct Recorder {
     progress: Receiver<Progress>,
     tids: Vec<u32>,
 }
+
+/// Sub-buffers a `partial` reader takes by read(2) per wake at most.
+const PARTIAL_PAGES: u64 = 64;
 
 /// Largest pipe the readers ask for (they get `/proc/sys/fs/pipe-max-size` if smaller).
 const PIPE_WANTED: usize = 1 << 20;
@@ -285,6 +292,10 @@ fn read_cpu(
         // Woken by the kernel or by the interval: either way every full sub-buffer is taken,
         // so that a buffer below buffer_percent is still written out regularly.
         r.splice_available(u64::MAX)?;
+        if opts.partial {
+            // Bounded: a busy buffer refills as fast as it is read.
+            r.read_rest(PARTIAL_PAGES * r.subbuf as u64)?;
+        }
         if r.bytes != reported {
             reported = r.bytes;
             let _ = tx.send(Progress::Data {

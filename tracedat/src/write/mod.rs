@@ -433,6 +433,12 @@ impl Writer {
         self.out.set_cancel(flag);
     }
 
+    /// Leaves out the syncs of [`Writer::finish`]: for scratch files that are read at once
+    /// and removed (`stream`'s batches), where durability buys nothing.
+    pub fn no_sync(&mut self) {
+        self.out.no_sync();
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.cfg

@@ -36,6 +36,8 @@ pub(crate) struct Output {
     scratch: Vec<u8>,
     /// Set (by a signal handler, another thread) to stop writing.
     cancel: Option<Arc<AtomicBool>>,
+    /// Sync the file and its directory at `finish` (off for scratch files).
+    sync: bool,
     done: bool,
 }
 
@@ -84,6 +86,7 @@ impl Output {
                         doing: "writing the file header".into(),
                         scratch: Vec::new(),
                         cancel: None,
+                        sync: true,
                         done: false,
                     })
                 }
@@ -106,6 +109,11 @@ impl Output {
     /// The temporary file's name.
     pub(crate) fn tmp_path(&self) -> &Path {
         &self.tmp
+    }
+
+    /// Skips the syncs of `finish` (a scratch file nobody needs after a crash).
+    pub(crate) fn no_sync(&mut self) {
+        self.sync = false;
     }
 
     /// Stops writing with [`Error::Interrupted`] once `flag` is set.
@@ -307,11 +315,16 @@ impl Output {
     /// the name survives a crash too).
     pub(crate) fn finish(&mut self) -> Result<(), Error> {
         self.flush()?;
-        self.doing("syncing the file to disk");
-        self.file.sync_all().map_err(|e| self.err(e))?;
+        if self.sync {
+            self.doing("syncing the file to disk");
+            self.file.sync_all().map_err(|e| self.err(e))?;
+        }
         self.doing(format!("renaming {} to its final name", self.tmp.display()));
         std::fs::rename(&self.tmp, &self.target).map_err(|e| self.err(e))?;
         self.done = true;
+        if !self.sync {
+            return Ok(());
+        }
         let dir = match self.target.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
