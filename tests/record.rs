@@ -268,7 +268,7 @@ fn a_known_workload_is_recorded_whole() {
 }
 
 /// Every version and compression record writes is read by both references as rtrace-cmd
-/// reads it; an instance is recorded beside the top buffer.
+/// reads it; an instance is recorded beside the top buffer; sub-buffers of 16 KiB.
 #[test]
 fn every_format_is_read_by_trace_cmd() {
     let Some((_lock, fs)) = common::live() else {
@@ -277,16 +277,52 @@ fn every_format_is_read_by_trace_cmd() {
     let guard = Unchanged::new(&fs);
     let dir = scratch("formats");
     let inst = common::scratch_name("rec");
-    let cases: &[(&str, &[&str], bool)] = &[
-        ("v7zstd", &[], false),
-        ("v7none", &["--compression", "none"], false),
-        ("v7zlib", &["--compression", "zlib"], true),
-        ("v6", &["--file-version", "6"], false),
+    // (name, options for the file and the top buffer, options of the instance, zlib, page
+    // sizes of the top buffer and the instance)
+    type Case<'a> = (&'a str, &'a [&'a str], &'a [&'a str], bool, (u32, u32));
+    let cases: &[Case] = &[
+        ("v7zstd", &[], &[], false, (4096, 4096)),
+        (
+            "v7none",
+            &["--compression", "none"],
+            &[],
+            false,
+            (4096, 4096),
+        ),
+        (
+            "v7zlib",
+            &["--compression", "zlib"],
+            &[],
+            true,
+            (4096, 4096),
+        ),
+        ("v6", &["--file-version", "6"], &[], false, (4096, 4096)),
+        // Sub-buffers of 16 KiB (Linux 6.8+): the file's page size is the top buffer's; v7
+        // gives each buffer its own, v6 has one for all.
+        (
+            "v7sub16",
+            &["--subbuf-size", "16"],
+            &[],
+            false,
+            (16384, 4096),
+        ),
+        (
+            "v6sub16",
+            &["--subbuf-size", "16", "--file-version", "6"],
+            &["--subbuf-size", "16"],
+            false,
+            (16384, 16384),
+        ),
     ];
-    for (name, extra, zlib) in cases {
+    for (name, extra, inst_extra, zlib, sizes) in cases {
+        if sizes.0 != 4096 && !fs.top().exists("buffer_subbuf_size_kb") {
+            eprintln!("{name}: no buffer_subbuf_size_kb on this kernel, not checked");
+            continue;
+        }
         let out = dir.join(format!("{name}.dat"));
-        let mut args = vec![
-            "record",
+        let mut args = vec!["record", "-o", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&[
             "-e",
             "sched:sched_switch",
             "-e",
@@ -297,10 +333,8 @@ fn every_format_is_read_by_trace_cmd() {
             &inst,
             "-e",
             "sched:sched_process_*",
-            "-o",
-            out.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
+        ]);
+        args.extend_from_slice(inst_extra);
         args.extend_from_slice(&[
             "sh",
             "-c",
@@ -313,7 +347,46 @@ fn every_format_is_read_by_trace_cmd() {
         let f = tracedat::TraceFile::parse(&data).unwrap();
         assert_eq!(f.buffers().len(), 2, "{name}: top and the instance");
         assert_eq!(f.buffers()[1].name, inst);
+        assert_eq!(
+            f.header().page_size,
+            sizes.0,
+            "{name}: the file's page size"
+        );
+        assert_eq!(
+            (f.buffers()[0].page_size, f.buffers()[1].page_size),
+            *sizes,
+            "{name}: the buffers' page sizes"
+        );
         check_with_references(&out, *zlib);
+    }
+
+    // v6 has one page size: buffers that differ are refused before anything is recorded.
+    let out = dir.join("v6mixed.dat");
+    let o = rtrace(&[
+        "record",
+        "--file-version",
+        "6",
+        "-o",
+        out.to_str().unwrap(),
+        "--subbuf-size",
+        "16",
+        "-e",
+        "sched:sched_switch",
+        "-B",
+        &inst,
+        "-e",
+        "sched:sched_switch",
+        "true",
+    ]);
+    if fs.top().exists("buffer_subbuf_size_kb") {
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains("one page size"),
+            "{}",
+            text(&o.stderr)
+        );
+        assert!(!out.exists());
+        guard.check("v6 with two page sizes");
     }
 }
 

@@ -39,6 +39,17 @@ pub fn run(args: &ExtractArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
     let cpus = fs.cpus()?;
     let ncpus = capture::cpu_count(&cpus);
 
+    if version == tracedat::write::FileVersion::V6 {
+        let sizes: Vec<u32> = insts
+            .iter()
+            .map(|i| capture::subbuf_size(&fs, i))
+            .collect::<anyhow::Result<_>>()?;
+        anyhow::ensure!(
+            sizes.windows(2).all(|w| w[0] == w[1]),
+            "file version 6 has one page size for all buffers, but the buffers' sub-buffer \
+             sizes differ ({sizes:?}): use version 7"
+        );
+    }
     let mut buffers = Vec::new();
     for (i, inst) in insts.iter().enumerate() {
         if args.snapshot > 0 && !inst.has_snapshot() {

@@ -130,6 +130,7 @@ fn record(
         wake,
         date: args.ts_offset.is_none() && args.date,
         partial: false,
+        one_page_size: out.version == tracedat::write::FileVersion::V6,
     };
     let mut live = Live::start(plan, session, fs, &opts)?;
     let time = match &args.ts_offset {
@@ -192,6 +193,8 @@ pub(crate) struct LiveOptions<'a> {
     pub date: bool,
     /// Readers also take partly filled sub-buffers at every wake (`stream`).
     pub partial: bool,
+    /// The file will have one page size for all buffers (version 6).
+    pub one_page_size: bool,
 }
 
 /// A recording in progress: the kernel set up, one reader per CPU and buffer, the command
@@ -289,6 +292,19 @@ impl Live {
                 spools: (0..ncpus).map(|_| None).collect(),
                 stats: (0..ncpus).map(|_| None).collect(),
             });
+        }
+        if opts.one_page_size {
+            if let Some(b) = buffers.iter().find(|b| b.subbuf != buffers[0].subbuf) {
+                bail!(
+                    "file version 6 has one page size for all buffers, but {} has {}-byte \
+                     sub-buffers and {} {}-byte ones (use version 7, or the same \
+                     --subbuf-size for every buffer)",
+                    buffers[0].inst.dir().display(),
+                    buffers[0].subbuf,
+                    b.inst.dir().display(),
+                    b.subbuf
+                );
+            }
         }
         let mut child = if opts.command.is_empty() {
             None

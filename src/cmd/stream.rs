@@ -85,6 +85,7 @@ fn stream(
         wake: interval / 2,
         date: false,
         partial: true,
+        one_page_size: false,
     };
     let mut live = Live::start(plan, session, fs, &opts)?;
     let globs = event_globs(plan, live.probes());
