@@ -508,6 +508,11 @@ pub struct RecordArgs {
     #[arg(short = 's', value_name = "USECS")]
     pub sleep: Option<String>,
 
+    /// Keep only about the newest KB kilobytes of data per CPU (between half of it and all
+    /// of it, in whole sub-buffers).
+    #[arg(short = 'm', value_name = "KB")]
+    pub max_kb: Option<String>,
+
     /// Directory for the per-CPU spool files [default: the output file's directory].
     #[arg(long = "temp", value_name = "DIR")]
     pub temp: Option<String>,

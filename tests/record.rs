@@ -760,3 +760,66 @@ fn stream_prints_events_as_they_come() {
     assert!(!lines.iter().any(|l| l.starts_with("cpus=")));
     guard.check("stream");
 }
+
+/// -m keeps the newest data only: between half of the size and all of it per CPU, and the
+/// markers found are the last ones written, without a gap.
+#[test]
+fn max_size_keeps_the_newest_data() {
+    let Some((_lock, fs)) = common::live() else {
+        return;
+    };
+    let guard = Unchanged::new(&fs);
+    let dir = scratch("max");
+    let out = dir.join("m.dat");
+    let marker = fs.path("trace_marker");
+    let script = format!(
+        "i=0; while [ $i -lt {MARKS} ]; do echo \"rtrace-mark $i\"; i=$((i+1)); done > {}",
+        marker.display()
+    );
+    let err = ok(&rtrace(&[
+        "record",
+        "-m",
+        "64",
+        "-b",
+        "4096",
+        "-e",
+        "sched:sched_process_exit",
+        "--compression",
+        "none",
+        "-o",
+        out.to_str().unwrap(),
+        "taskset",
+        "-c",
+        "0",
+        "sh",
+        "-c",
+        &script,
+    ]));
+    guard.check("record -m");
+    let data = fs::read(&out).unwrap();
+    let f = tracedat::TraceFile::parse(&data).unwrap();
+    let cpu0 = f.buffers()[0]
+        .cpus()
+        .iter()
+        .find(|c| c.cpu == 0)
+        .map_or(0, |c| c.size);
+    assert!(
+        (32 << 10..=(64 << 10) + 4096).contains(&cpu0),
+        "CPU 0 keeps {cpu0} bytes with -m 64: {err}"
+    );
+    let text = report(Path::new(BIN), &[], &out).0;
+    let marks: Vec<usize> = text
+        .lines()
+        .filter_map(|l| l.split("rtrace-mark ").nth(1))
+        .map(|m| m.trim().parse().unwrap())
+        .collect();
+    assert!(!marks.is_empty());
+    let first = marks[0];
+    assert!(first > 0, "the oldest markers are dropped");
+    assert_eq!(
+        marks,
+        (first..MARKS).collect::<Vec<_>>(),
+        "the newest markers, in order, without a gap"
+    );
+    check_with_references(&out, false);
+}

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tracedat::file::compress::Codec;
 use tracedat::file::EventSystem;
-use tracedat::write::{BufferSpec, Config, CpuSource, FileVersion, TraceOption, Writer};
+use tracedat::write::{BufferSpec, Config, CpuSource, FilePart, FileVersion, TraceOption, Writer};
 use tracefs::metadata::SystemFormats;
 use tracefs::recorder::{CpuSpool, ReaderSpec};
 use tracefs::{CpuStats, Instance, Session, Tracefs};
@@ -67,6 +67,7 @@ pub fn reader_specs(
     output: &Path,
     subbuf: u32,
     snapshot: bool,
+    keep_newest: Option<u64>,
 ) -> anyhow::Result<Vec<ReaderSpec>> {
     let base = output
         .file_name()
@@ -80,6 +81,16 @@ pub fn reader_specs(
         };
         let (spool, spool_name) = tracefs::recorder::anonymous_spool(dir, &tag)
             .with_context(|| format!("creating a spool file for CPU {cpu} in {}", dir.display()))?;
+        let keep_newest = match keep_newest {
+            Some(max) => {
+                let (f, name) = tracefs::recorder::anonymous_spool(dir, &format!("{tag}.b"))
+                    .with_context(|| {
+                        format!("creating a spool file for CPU {cpu} in {}", dir.display())
+                    })?;
+                Some((max, f, name))
+            }
+            None => None,
+        };
         let pc = inst.per_cpu(cpu);
         v.push(ReaderSpec {
             buffer,
@@ -92,6 +103,7 @@ pub fn reader_specs(
             spool,
             spool_name,
             subbuf_size: subbuf as usize,
+            keep_newest,
         });
     }
     Ok(v)
@@ -250,14 +262,34 @@ pub fn write_file(
         };
         let mut srcs: Vec<CpuSource<'_>> = (0..cpus).map(|_| CpuSource::Empty).collect();
         for s in b.spools.iter().flatten() {
-            if s.bytes > 0 && (s.cpu as usize) < srcs.len() {
-                srcs[s.cpu as usize] = CpuSource::File {
-                    file: &s.spool,
-                    offset: 0,
-                    len: s.bytes,
-                    name: &s.spool_name,
-                };
+            if (s.cpu as usize) >= srcs.len() {
+                continue;
             }
+            let newest = FilePart {
+                file: &s.spool,
+                offset: 0,
+                len: s.bytes,
+                name: &s.spool_name,
+            };
+            srcs[s.cpu as usize] = match &s.older {
+                // -m: the older file's data, then the newer's.
+                Some((f, name, len)) => CpuSource::Parts(vec![
+                    FilePart {
+                        file: f,
+                        offset: 0,
+                        len: *len,
+                        name,
+                    },
+                    newest,
+                ]),
+                None if s.bytes > 0 => CpuSource::File {
+                    file: newest.file,
+                    offset: 0,
+                    len: newest.len,
+                    name: newest.name,
+                },
+                None => CpuSource::Empty,
+            };
         }
         if !out.quiet {
             print_lost(b);

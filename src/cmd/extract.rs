@@ -73,6 +73,7 @@ pub fn run(args: &ExtractArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
             &out.path,
             subbuf,
             args.snapshot > 0,
+            None,
         )?;
         let mut spools: Vec<Option<tracefs::recorder::CpuSpool>> =
             (0..ncpus).map(|_| None).collect();

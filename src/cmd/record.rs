@@ -131,6 +131,10 @@ fn record(
         date: args.ts_offset.is_none() && args.date,
         partial: false,
         one_page_size: out.version == tracedat::write::FileVersion::V6,
+        keep_newest: match &args.max_kb {
+            Some(m) => Some(super::tracing::atoi_u64("-m size", m)?.max(1) * 1024),
+            None => None,
+        },
     };
     let mut live = Live::start(plan, session, fs, &opts)?;
     let time = match &args.ts_offset {
@@ -195,6 +199,8 @@ pub(crate) struct LiveOptions<'a> {
     pub partial: bool,
     /// The file will have one page size for all buffers (version 6).
     pub one_page_size: bool,
+    /// `-m`: keep about this many of the newest bytes per CPU.
+    pub keep_newest: Option<u64>,
 }
 
 /// A recording in progress: the kernel set up, one reader per CPU and buffer, the command
@@ -273,6 +279,7 @@ impl Live {
                 opts.spool_base,
                 subbuf,
                 false,
+                opts.keep_newest,
             )?;
             let mut handles: Vec<Option<(std::fs::File, String)>> =
                 (0..ncpus).map(|_| None).collect();

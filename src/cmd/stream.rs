@@ -86,6 +86,7 @@ fn stream(
         date: false,
         partial: true,
         one_page_size: false,
+        keep_newest: None,
     };
     let mut live = Live::start(plan, session, fs, &opts)?;
     let globs = event_globs(plan, live.probes());

@@ -90,6 +90,10 @@ pub struct ReaderSpec {
     pub spool_name: String,
     /// The buffer's sub-buffer size in bytes.
     pub subbuf_size: usize,
+    /// Keep only about this many of the newest bytes (trace-cmd's `record -m`): data goes
+    /// to `spool` and this second file in turn, each taking up to half, and a file is
+    /// emptied when its turn comes again. `None`: keep everything in `spool`.
+    pub keep_newest: Option<(u64, File, String)>,
 }
 
 /// How the readers work.
@@ -113,7 +117,7 @@ pub enum Progress {
         buffer: usize,
         /// The CPU.
         cpu: u32,
-        /// Total bytes in the spool file.
+        /// Total bytes spooled (the spool file's size, unless only the newest are kept).
         bytes: u64,
     },
     /// The reader stopped on an error (its result says which).
@@ -138,8 +142,11 @@ pub struct CpuSpool {
     pub spool: File,
     /// The spool's name.
     pub spool_name: String,
-    /// Bytes of data (whole sub-buffers).
+    /// Bytes of data in `spool` (whole sub-buffers).
     pub bytes: u64,
+    /// With [`ReaderSpec::keep_newest`], the file holding the data before `spool`'s, its
+    /// name and its bytes (`None` until the first file was filled).
+    pub older: Option<(File, String, u64)>,
     /// Whether the CPU's ring buffer could not be opened because the CPU is offline or has
     /// no buffer (`ENODEV`, `ENOENT`): no data, not an error.
     pub offline: bool,
@@ -296,12 +303,12 @@ fn read_cpu(
             // Bounded: a busy buffer refills as fast as it is read.
             r.read_rest(PARTIAL_PAGES * r.subbuf as u64)?;
         }
-        if r.bytes != reported {
-            reported = r.bytes;
+        if r.total != reported {
+            reported = r.total;
             let _ = tx.send(Progress::Data {
                 buffer: r.buffer,
                 cpu: r.cpu,
-                bytes: r.bytes,
+                bytes: r.total,
             });
         }
         if stopping {
@@ -310,11 +317,11 @@ fn read_cpu(
     }
     r.splice_available(u64::MAX)?;
     r.read_rest(u64::MAX)?;
-    if r.bytes != reported {
+    if r.total != reported {
         let _ = tx.send(Progress::Data {
             buffer: r.buffer,
             cpu: r.cpu,
-            bytes: r.bytes,
+            bytes: r.total,
         });
     }
     Ok(r.finish())
@@ -338,7 +345,12 @@ struct CpuReader {
     subbuf: usize,
     spool: File,
     spool_name: String,
+    /// Bytes in `spool`.
     bytes: u64,
+    /// Bytes spooled in all.
+    total: u64,
+    /// `-m`: half the bytes to keep, and the other file with its name and bytes.
+    rotate: Option<(u64, File, String, u64)>,
     /// Buffer for the final reads (one sub-buffer), allocated when first needed.
     page: Vec<u8>,
 }
@@ -364,6 +376,7 @@ impl CpuReader {
                     spool: spec.spool,
                     spool_name: spec.spool_name,
                     bytes: 0,
+                    older: None,
                     offline: true,
                 }))
             }
@@ -397,6 +410,10 @@ impl CpuReader {
             spool: spec.spool,
             spool_name: spec.spool_name,
             bytes: 0,
+            total: 0,
+            rotate: spec
+                .keep_newest
+                .map(|(max, f, name)| ((max / 2).max(subbuf as u64), f, name, 0)),
             page: Vec::new(),
         }))
     }
@@ -418,14 +435,18 @@ impl CpuReader {
 
     /// Moves every full sub-buffer the kernel has into the spool (up to `limit` bytes).
     fn splice_available(&mut self, limit: u64) -> Result<(), Error> {
-        let Some((pr, pw)) = &self.pipe else {
-            return Ok(());
-        };
+        if self.pipe.is_none() {
+            // No pipe that holds a sub-buffer: read(2) them, partly filled ones included.
+            return self.read_rest(limit);
+        }
         let mut taken = 0u64;
         while taken < limit {
-            let want = (self.chunk as u64)
-                .min(limit - taken)
-                .max(self.subbuf as u64) as usize;
+            let mut want = (self.chunk as u64).min(limit - taken);
+            if let Some((half, ..)) = &self.rotate {
+                want = want.min(half.saturating_sub(self.bytes));
+            }
+            let want = want.max(self.subbuf as u64) as usize;
+            let (pr, pw) = self.pipe.as_ref().expect("checked above");
             let n = match nix::fcntl::splice(
                 self.raw.as_fd(),
                 None,
@@ -459,14 +480,32 @@ impl CpuReader {
                     Ok(m) => {
                         left -= m;
                         self.bytes += m as u64;
+                        self.total += m as u64;
                     }
                     Err(Errno::EINTR) => {}
                     Err(e) => return Err(self.spool_err(e.into())),
                 }
             }
             taken += n as u64;
+            self.rotate_if_full()?;
         }
         Ok(())
+    }
+
+    /// `-m`: once the current file holds its half, the other one (with the older data) is
+    /// emptied and becomes the current one.
+    fn rotate_if_full(&mut self) -> Result<(), Error> {
+        let Some((half, other, other_name, other_bytes)) = &mut self.rotate else {
+            return Ok(());
+        };
+        if self.bytes < *half {
+            return Ok(());
+        }
+        std::mem::swap(&mut self.spool, other);
+        std::mem::swap(&mut self.spool_name, other_name);
+        *other_bytes = self.bytes;
+        self.bytes = 0;
+        self.spool.set_len(0).map_err(|e| self.spool_err(e))
     }
 
     /// Reads the sub-buffers splice leaves behind (the partly filled ones) until the kernel
@@ -489,18 +528,24 @@ impl CpuReader {
                 .write_all_at(&self.page, self.bytes)
                 .map_err(|e| self.spool_err(e))?;
             self.bytes += self.subbuf as u64;
+            self.total += self.subbuf as u64;
             taken += self.subbuf as u64;
+            self.rotate_if_full()?;
         }
         Ok(())
     }
 
     fn finish(self) -> CpuSpool {
+        let older = self
+            .rotate
+            .and_then(|(_, f, name, bytes)| (bytes > 0).then_some((f, name, bytes)));
         CpuSpool {
             buffer: self.buffer,
             cpu: self.cpu,
             spool: self.spool,
             spool_name: self.spool_name,
             bytes: self.bytes,
+            older,
             offline: false,
         }
     }

@@ -289,6 +289,10 @@ pub enum CpuSource<'a> {
         /// Its name, for errors.
         name: &'a str,
     },
+    /// Pieces of files, one after the other (a recorder's two alternating spool files when
+    /// it keeps only the newest data: the older piece first). Uncompressed, the kernel copies
+    /// them.
+    Parts(Vec<FilePart<'a>>),
     /// Anything else, read to its end.
     Reader {
         /// The data.
@@ -298,6 +302,19 @@ pub enum CpuSource<'a> {
     },
 }
 
+/// `len` bytes of a file from `offset`: one piece of a [`CpuSource::Parts`].
+#[derive(Clone, Copy, Debug)]
+pub struct FilePart<'a> {
+    /// The file.
+    pub file: &'a File,
+    /// Where the piece starts.
+    pub offset: u64,
+    /// How many bytes.
+    pub len: u64,
+    /// Its name, for errors.
+    pub name: &'a str,
+}
+
 impl CpuSource<'_> {
     /// The size, when known without reading.
     fn known_len(&self) -> Option<u64> {
@@ -305,6 +322,7 @@ impl CpuSource<'_> {
             CpuSource::Empty => Some(0),
             CpuSource::Bytes(b) => Some(b.len() as u64),
             CpuSource::File { len, .. } => Some(*len),
+            CpuSource::Parts(p) => Some(p.iter().map(|p| p.len).sum()),
             CpuSource::Reader { .. } => None,
         }
     }
@@ -989,6 +1007,15 @@ impl Writer {
                 self.out.copy_from(file, from, len, name)?;
                 Ok(len)
             }
+            CpuSource::Parts(parts) => {
+                self.out.skip_to(offset)?;
+                let mut total = 0;
+                for p in parts {
+                    self.out.copy_from(p.file, p.offset, p.len, p.name)?;
+                    total += p.len;
+                }
+                Ok(total)
+            }
             CpuSource::Reader { mut reader, name } => {
                 let mut buf = vec![0u8; 1 << 20];
                 let mut total = 0u64;
@@ -1062,6 +1089,41 @@ impl Writer {
                             ));
                         }
                         Ok(n)
+                    }),
+                )
+            }
+            CpuSource::Parts(parts) => {
+                let name = parts.iter().map(|p| p.name).collect::<Vec<_>>().join(" + ");
+                let mut i = 0;
+                let mut at = parts.first().map_or(0, |p| p.offset);
+                (
+                    name,
+                    Box::new(move |buf: &mut [u8]| {
+                        let mut got = 0;
+                        while got < buf.len() && i < parts.len() {
+                            let p = parts[i];
+                            let end = p.offset + p.len;
+                            if at >= end {
+                                i += 1;
+                                at = parts.get(i).map_or(0, |p| p.offset);
+                                continue;
+                            }
+                            let want = (end - at).min((buf.len() - got) as u64) as usize;
+                            let n = out::read_full_at(p.file, &mut buf[got..got + want], at)?;
+                            if n < want {
+                                return Err(io::Error::new(
+                                    io::ErrorKind::UnexpectedEof,
+                                    format!(
+                                        "{} ends {:#x} bytes early",
+                                        p.name,
+                                        end - at - n as u64
+                                    ),
+                                ));
+                            }
+                            at += n as u64;
+                            got += n;
+                        }
+                        Ok(got)
                     }),
                 )
             }

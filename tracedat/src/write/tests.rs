@@ -110,13 +110,18 @@ fn every_layout_reads_back() {
         let d2 = cpu_data(e, 4096, 150, 3);
         let d3 = cpu_data(e, 4096, 170, 12);
         let spool = dir.join("spool");
+        let inst = cpu_data(e, 4096, 120, 2);
+        // The instance's CPU 1 comes in two pieces of the spool, with a gap between them.
+        let inst_at = (100 + d2.len()) as u64;
         {
             let mut f = File::create(&spool).unwrap();
             f.write_all(&[0xee; 100]).unwrap();
             f.write_all(&d2).unwrap();
+            f.write_all(&inst[..4096]).unwrap();
+            f.write_all(&[0xdd; 50]).unwrap();
+            f.write_all(&inst[4096..]).unwrap();
         }
         let spool_f = File::open(&spool).unwrap();
-        let inst = cpu_data(e, 4096, 120, 2);
         let mut w = Writer::create(&path, config(version, codec, e, 4)).unwrap();
         assert!(!path.exists(), "the name appears only when finished");
         assert!(w.temp_path().exists());
@@ -179,7 +184,23 @@ fn every_layout_reads_back() {
                     clock: "mono",
                     page_size: 4096,
                 },
-                vec![CpuSource::Empty, CpuSource::Bytes(&inst)],
+                vec![
+                    CpuSource::Empty,
+                    CpuSource::Parts(vec![
+                        FilePart {
+                            file: &spool_f,
+                            offset: inst_at,
+                            len: 4096,
+                            name: "spool, older part",
+                        },
+                        FilePart {
+                            file: &spool_f,
+                            offset: inst_at + 4096 + 50,
+                            len: (inst.len() - 4096) as u64,
+                            name: "spool, newer part",
+                        },
+                    ]),
+                ],
             )
             .unwrap();
         assert_eq!(iw[1].uncompressed, inst.len() as u64);
