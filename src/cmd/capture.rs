@@ -58,18 +58,29 @@ pub fn cpu_count(cpus: &[u32]) -> u32 {
     cpus.iter().max().map_or(0, |m| m + 1)
 }
 
-/// One spool file per CPU of `inst`, in `dir`, named after the output file.
+/// Where and how the readers spool.
+pub struct Spooling<'a> {
+    /// The directory of the spool files.
+    pub dir: &'a Path,
+    /// The file name they are named after (the output file).
+    pub output: &'a Path,
+    /// Read the snapshot buffer (`snapshot_raw`).
+    pub snapshot: bool,
+    /// `-m`: keep about this many of the newest bytes per CPU.
+    pub keep_newest: Option<u64>,
+}
+
+/// One spool file per CPU of `inst`, in `sp.dir`, named after the output file.
 pub fn reader_specs(
     buffer: usize,
     inst: &Instance,
     cpus: &[u32],
-    dir: &Path,
-    output: &Path,
     subbuf: u32,
-    snapshot: bool,
-    keep_newest: Option<u64>,
+    sp: &Spooling<'_>,
 ) -> anyhow::Result<Vec<ReaderSpec>> {
-    let base = output
+    let (dir, snapshot, keep_newest) = (sp.dir, sp.snapshot, sp.keep_newest);
+    let base = sp
+        .output
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "trace.dat".into());

@@ -65,16 +65,13 @@ pub fn run(args: &ExtractArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
             tracefs::BufferSize::Uniform { kb, .. } => kb.saturating_mul(1024) * 2,
             _ => u64::MAX / 4,
         } + 16 * subbuf as u64;
-        let specs = capture::reader_specs(
-            i,
-            inst,
-            &cpus,
-            &spool_dir,
-            &out.path,
-            subbuf,
-            args.snapshot > 0,
-            None,
-        )?;
+        let spooling = capture::Spooling {
+            dir: &spool_dir,
+            output: &out.path,
+            snapshot: args.snapshot > 0,
+            keep_newest: None,
+        };
+        let specs = capture::reader_specs(i, inst, &cpus, subbuf, &spooling)?;
         let mut spools: Vec<Option<tracefs::recorder::CpuSpool>> =
             (0..ncpus).map(|_| None).collect();
         for spec in specs {

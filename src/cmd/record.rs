@@ -271,16 +271,13 @@ impl Live {
         for (i, inst) in insts.iter().enumerate() {
             let subbuf = capture::subbuf_size(fs, inst)?;
             let clock = inst.clock()?.current;
-            let sp = capture::reader_specs(
-                i,
-                inst,
-                &cpus_list,
-                opts.spool_dir,
-                opts.spool_base,
-                subbuf,
-                false,
-                opts.keep_newest,
-            )?;
+            let spooling = capture::Spooling {
+                dir: opts.spool_dir,
+                output: opts.spool_base,
+                snapshot: false,
+                keep_newest: opts.keep_newest,
+            };
+            let sp = capture::reader_specs(i, inst, &cpus_list, subbuf, &spooling)?;
             let mut handles: Vec<Option<(std::fs::File, String)>> =
                 (0..ncpus).map(|_| None).collect();
             for s in &sp {
