@@ -56,6 +56,16 @@ pub fn run(args: &RecordArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
         "{}: not a directory (for the spool files)",
         spool_dir.display()
     );
+    // Found out now, not after the recording.
+    let out_dir = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    anyhow::ensure!(
+        out_dir.is_dir(),
+        "{}: no such directory for the output file",
+        out_dir.display()
+    );
     let wake = match &args.sleep {
         Some(s) => Duration::from_micros(super::tracing::atoi_u64("sleep interval", s)?.max(1)),
         None => DEFAULT_WAKE,

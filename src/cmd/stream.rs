@@ -157,6 +157,24 @@ impl Printer {
         for (c, s) in self.consumed.iter_mut().zip(spooled) {
             c.copy_from_slice(s);
         }
+        // What was printed is not needed again: give its space back (the spools may be on
+        // tmpfs, and a stream can run for days). Best effort: a filesystem without hole
+        // punching keeps it.
+        for (b, files) in spools.iter().enumerate() {
+            for (cpu, f) in files.iter().enumerate() {
+                let Some((file, _)) = f else { continue };
+                let upto = self.consumed[b][cpu];
+                if upto > 0 {
+                    use nix::fcntl::FallocateFlags as F;
+                    let _ = nix::fcntl::fallocate(
+                        file,
+                        F::FALLOC_FL_PUNCH_HOLE | F::FALLOC_FL_KEEP_SIZE,
+                        0,
+                        upto as i64,
+                    );
+                }
+            }
+        }
         Ok(())
     }
 
