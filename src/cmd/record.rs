@@ -230,6 +230,9 @@ pub(crate) struct Live {
     probes: Vec<tracefs::DynEvent>,
     recorder: Option<Recorder>,
     child: Option<Gated>,
+    /// `-P` without a command: the recording ends when these are all gone (trace-cmd's
+    /// `trace_wait_for_processes`).
+    wait_pids: Vec<u32>,
     status: i32,
     failure: Option<String>,
     started: Instant,
@@ -380,6 +383,11 @@ impl Live {
             date,
             probes: applied.probes,
             recorder: Some(recorder),
+            wait_pids: if opts.command.is_empty() {
+                plan.instances.iter().flat_map(|p| p.pids.clone()).collect()
+            } else {
+                Vec::new()
+            },
             child,
             status: 0,
             failure: None,
@@ -412,6 +420,14 @@ impl Live {
                     Ok(None) => {}
                     Err(e) => break Err(e),
                 }
+            }
+            if !self.wait_pids.is_empty()
+                && self
+                    .wait_pids
+                    .iter()
+                    .all(|p| !Path::new(&format!("/proc/{p}")).exists())
+            {
+                break Ok(());
             }
             let mut news = recorder.progress().recv_timeout(TICK).ok();
             while let Some(p) = news {
