@@ -25,6 +25,14 @@ pub struct Cli {
 pub enum Command {
     /// Read out the trace stored in a trace.dat file.
     Report(Box<ReportArgs>),
+    /// Record a trace into a trace.dat file.
+    Record(Box<RecordArgs>),
+    /// Extract the current ring-buffer contents into a trace.dat file.
+    Extract(ExtractArgs),
+    /// Print the events live, as they are recorded.
+    Stream(Box<StreamArgs>),
+    /// Convert a trace.dat file to another file version or compression.
+    Convert(ConvertArgs),
     /// Start tracing without recording into a file.
     Start(Box<StartArgs>),
     /// Set a ftrace configuration parameter (like start, without touching tracing_on).
@@ -289,9 +297,41 @@ pub struct ReportArgs {
     pub align_ts: bool,
 }
 
-/// Options of `start` and `set` (and, later, `record`): trace-cmd's record options that set up
-/// the kernel. They apply in command-line order: `-f`/`-R` to the `-e` before them, and
-/// everything after `-B NAME` to that instance.
+/// `rtrace-cmd convert`: options as trace-cmd's (getopt "+hi:o:", --file-version,
+/// --compression).
+#[derive(Debug, Args)]
+#[command(
+    disable_version_flag = true,
+    after_long_help = "The output is written under a temporary name beside OUTPUT and renamed \
+                       when complete, so an interrupted conversion leaves no partial file. \
+                       Files are readable by trace-cmd 3.1 (v6, v7 uncompressed or zstd) and \
+                       3.3 (also zlib)."
+)]
+pub struct ConvertArgs {
+    /// Input file [default: trace.dat].
+    #[arg(short = 'i', value_name = "FILE", action = ArgAction::Append)]
+    pub input: Vec<String>,
+
+    /// Output file (mandatory; may also be given as the last argument).
+    #[arg(short = 'o', value_name = "FILE", action = ArgAction::Append)]
+    pub output: Vec<String>,
+
+    /// Output file given without -o.
+    #[arg(value_name = "OUTPUT")]
+    pub files: Vec<String>,
+
+    /// File version of the output: 6 or 7 [default: 7].
+    #[arg(long = "file-version", value_name = "VERSION")]
+    pub file_version: Option<String>,
+
+    /// Compression of the output: any (the best available: zstd), none, zstd or zlib
+    /// [default: any for version 7].
+    #[arg(long = "compression", value_name = "NAME")]
+    pub compression: Option<String>,
+}
+
+/// Options of `start` and `set`: trace-cmd's record options that set up the kernel
+/// ([`SetupArgs`]), and the command to run.
 #[derive(Debug, Args)]
 #[command(
     disable_version_flag = true,
@@ -302,6 +342,34 @@ pub struct ReportArgs {
                        every setting back if it fails half-way."
 )]
 pub struct StartArgs {
+    #[command(flatten)]
+    pub setup: SetupArgs,
+
+    /// With a command: return as soon as it is started.
+    #[arg(long = "fork")]
+    pub fork: bool,
+
+    /// Accepted for compatibility with trace-cmd (only record saves all event formats).
+    #[arg(short = 'a', action = ArgAction::Count, hide = true)]
+    pub all: u8,
+
+    /// Log level (accepted for compatibility).
+    #[arg(long = "verbose", value_name = "LEVEL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "")]
+    pub verbose: Option<String>,
+
+    /// A command to run once tracing is set up (tracing stays on after it exits).
+    // No allow_hyphen_values: an unknown option is a usage error, not a command; the
+    // command's own options follow its name (or `--`).
+    #[arg(value_name = "COMMAND", trailing_var_arg = true)]
+    pub command: Vec<String>,
+}
+
+/// trace-cmd's record options that set up the kernel, shared by `start`, `set` and
+/// `record`. They apply in command-line order: `-f`/`-R` to the `-e` before them, and
+/// everything after `-B NAME` to that instance.
+#[derive(Debug, Args)]
+pub struct SetupArgs {
     /// Enable an event: all, SYSTEM, SYSTEM:EVENT or EVENT (globs allowed; repeatable).
     #[arg(short = 'e', value_name = "EVENT", action = ArgAction::Append)]
     pub event: Vec<String>,
@@ -411,25 +479,171 @@ pub struct StartArgs {
     /// removes it.
     #[arg(long = "kprobe", value_name = "DEF", action = ArgAction::Append)]
     pub kprobe: Vec<String>,
+}
 
-    /// With a command: return as soon as it is started.
-    #[arg(long = "fork")]
-    pub fork: bool,
+/// `record`: trace-cmd's record options (tracecmd/trace-record.c, trace-usage.c).
+#[derive(Debug, Args)]
+#[command(
+    disable_version_flag = true,
+    after_long_help = "Records until COMMAND exits or, without one, until Ctrl-C (SIGINT) or \
+                       SIGTERM; a second signal while the file is being written gives it up. \
+                       The kernel's tracing settings are put back as they were found in every \
+                       case (unless -k), including errors half-way and a full disk. The file \
+                       is written under a temporary name and renamed when complete. With \
+                       COMMAND, its exit status is rtrace-cmd's."
+)]
+pub struct RecordArgs {
+    #[command(flatten)]
+    pub setup: SetupArgs,
 
-    /// Accepted for compatibility with trace-cmd (only record saves all event formats).
-    #[arg(short = 'a', action = ArgAction::Count, hide = true)]
+    /// Output file [default: trace.dat].
+    #[arg(short = 'o', value_name = "FILE")]
+    pub output: Option<String>,
+
+    /// Save the formats of all events in the file, not only of the recorded ones.
+    #[arg(short = 'a', action = ArgAction::Count)]
     pub all: u8,
+
+    /// Leave the tracing setup in place after recording (tracing is off).
+    #[arg(short = 'k', action = ArgAction::Count)]
+    pub keep: u8,
+
+    /// Longest time the readers sleep between looks at the buffers, in microseconds (the
+    /// kernel also wakes them when a buffer is buffer_percent full) [default: 250000].
+    #[arg(short = 's', value_name = "USECS")]
+    pub sleep: Option<String>,
+
+    /// Keep only about the newest KB kilobytes of data per CPU (between half of it and all
+    /// of it, in whole sub-buffers).
+    #[arg(short = 'm', value_name = "KB")]
+    pub max_kb: Option<String>,
+
+    /// Directory for the per-CPU spool files [default: the output file's directory].
+    #[arg(long = "temp", value_name = "DIR")]
+    pub temp: Option<String>,
+
+    /// Include rtrace-cmd's own threads in the trace (by default they are left out with
+    /// set_event_notrace_pid).
+    #[arg(long = "no-filter")]
+    pub no_filter: bool,
+
+    /// Store the offset of the trace clock from the time of day (DATE option), so that
+    /// report shows wall-clock times.
+    #[arg(long = "date", conflicts_with = "ts_offset")]
+    pub date: bool,
+
+    /// Store an offset (ns) to add to every timestamp (OFFSET option).
+    #[arg(long = "ts-offset", value_name = "NS")]
+    pub ts_offset: Option<String>,
+
+    /// File version of the output: 6 or 7 [default: 7].
+    #[arg(long = "file-version", value_name = "VERSION")]
+    pub file_version: Option<String>,
+
+    /// Compression of the output: any (the best available: zstd), none, zstd or zlib
+    /// [default: any for version 7].
+    #[arg(long = "compression", value_name = "NAME")]
+    pub compression: Option<String>,
 
     /// Log level (accepted for compatibility).
     #[arg(long = "verbose", value_name = "LEVEL", num_args = 0..=1, require_equals = true,
           default_missing_value = "")]
     pub verbose: Option<String>,
 
-    /// A command to run once tracing is set up (tracing stays on after it exits).
-    // No allow_hyphen_values: an unknown option is a usage error, not a command; the
-    // command's own options follow its name (or `--`).
+    /// A command to record (its exit status is passed on); without one, record until Ctrl-C.
     #[arg(value_name = "COMMAND", trailing_var_arg = true)]
     pub command: Vec<String>,
+}
+
+/// `stream`: trace-cmd's stream (tracecmd/trace-record.c `trace_stream`).
+#[derive(Debug, Args)]
+#[command(
+    disable_version_flag = true,
+    after_long_help = "Prints the events as they are recorded, as report prints them. \
+                       Events come in batches (every -s interval); a CPU's events are shown \
+                       once a whole sub-buffer of them is in, so the order across CPUs holds \
+                       within a batch, not always across batches, as with trace-cmd stream. \
+                       Runs until COMMAND exits or until Ctrl-C; the kernel's settings are put \
+                       back afterwards."
+)]
+pub struct StreamArgs {
+    #[command(flatten)]
+    pub setup: SetupArgs,
+
+    /// Time between two batches of printed events, in microseconds [default: 500000].
+    #[arg(short = 's', value_name = "USECS")]
+    pub sleep: Option<String>,
+
+    /// Include rtrace-cmd's own threads in the trace.
+    #[arg(long = "no-filter")]
+    pub no_filter: bool,
+
+    /// Log level (accepted for compatibility).
+    #[arg(long = "verbose", value_name = "LEVEL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "")]
+    pub verbose: Option<String>,
+
+    /// A command to trace; without one, stream until Ctrl-C.
+    #[arg(value_name = "COMMAND", trailing_var_arg = true)]
+    pub command: Vec<String>,
+}
+
+/// `extract`: trace-cmd's extract (tracecmd/trace-record.c `trace_extract`).
+#[derive(Debug, Args)]
+#[command(
+    disable_version_flag = true,
+    after_long_help = "Reads what the ring buffers hold now (without waiting for more) into a \
+                       trace.dat file. As trace-cmd does, tracing is then disabled and the \
+                       buffers cleared (the tracer set to nop, events disabled, filters \
+                       cleared) unless -k is given. The file is written under a temporary name \
+                       and renamed when complete."
+)]
+pub struct ExtractArgs {
+    /// Output file [default: trace.dat].
+    #[arg(short = 'o', value_name = "FILE")]
+    pub output: Option<String>,
+
+    /// Extract this instance's buffer (repeatable; the top level's only with -t then).
+    #[arg(short = 'B', value_name = "NAME", action = ArgAction::Append)]
+    pub instance: Vec<String>,
+
+    /// Extract every instance's buffer.
+    #[arg(short = 'a', action = ArgAction::Count)]
+    pub all: u8,
+
+    /// Extract the top level's buffer too (with -B).
+    #[arg(short = 't', action = ArgAction::Count)]
+    pub top: u8,
+
+    /// Extract the snapshot buffer instead of the main one.
+    #[arg(short = 's', action = ArgAction::Count)]
+    pub snapshot: u8,
+
+    /// Leave tracing as it is afterwards (do not disable it and clear the buffers).
+    #[arg(short = 'k', action = ArgAction::Count)]
+    pub keep: u8,
+
+    /// Store the offset of the trace clock from the time of day (DATE option).
+    #[arg(long = "date")]
+    pub date: bool,
+
+    /// Print nothing but errors.
+    #[arg(short = 'q', long = "quiet", action = ArgAction::Count)]
+    pub quiet: u8,
+
+    /// File version of the output: 6 or 7 [default: 7].
+    #[arg(long = "file-version", value_name = "VERSION")]
+    pub file_version: Option<String>,
+
+    /// Compression of the output: any (the best available: zstd), none, zstd or zlib
+    /// [default: any for version 7].
+    #[arg(long = "compression", value_name = "NAME")]
+    pub compression: Option<String>,
+
+    /// Log level (accepted for compatibility).
+    #[arg(long = "verbose", value_name = "LEVEL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "")]
+    pub verbose: Option<String>,
 }
 
 /// Which instances `stop` and `restart` act on; as in trace-cmd, -a also covers the top level

@@ -7,6 +7,7 @@
 
 mod cli;
 mod cmd;
+mod signals;
 
 use std::io;
 use std::process::ExitCode;
@@ -50,6 +51,10 @@ fn main() -> ExitCode {
         cli::Command::Kprobe(args) => cmd::probe::run(tracefs::ProbeKind::Kprobe, &args),
         cli::Command::Uprobe(args) => cmd::probe::run(tracefs::ProbeKind::Uprobe, &args),
         cli::Command::Dyndbg(args) => cmd::dyndbg::run(&args),
+        cli::Command::Record(args) => cmd::record::run(&args, sub("record")),
+        cli::Command::Extract(args) => cmd::extract::run(&args, sub("extract")),
+        cli::Command::Stream(args) => cmd::stream::run(&args, sub("stream")),
+        cli::Command::Convert(args) => cmd::convert::run(args),
         cli::Command::GenerateMan { dir } => cmd::man::run(&dir),
     };
     match result {

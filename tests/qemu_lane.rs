@@ -11,10 +11,10 @@
 //!   of each fresh file must equal both references' byte for byte; in the guest, the freshly
 //!   built rtrace-cmd must print what the guest's trace-cmd prints.
 //! - `rtrace`: rtrace-cmd's start/stop/show/reset with function_graph and function
-//!   filters, kprobes, dynamic_debug (runs now), and record (its tests ignored until issue
-//!   #5 lands). Each scenario keeps what the kernel read back after every command; the
-//!   assertions are here. `RTRACE_LANE_TOOL=trace-cmd cargo test --test
-//!   qemu_lane -- --ignored` runs the same scenarios with the reference (trace-cmd 3.1.6, and
+//!   filters, kprobes, dynamic_debug, and record (function, function_graph, --kprobe; the
+//!   files compared with both references). Each scenario keeps what the kernel read back
+//!   after every command; the assertions are here. `RTRACE_LANE_TOOL=trace-cmd cargo test
+//!   --test qemu_lane` runs the same scenarios with the reference (trace-cmd 3.1.6, and
 //!   the kernel's own files where trace-cmd has no command), which checks the scenarios and
 //!   assertions themselves.
 //!
@@ -946,7 +946,6 @@ fn recorded(s: &ScenarioRun, file: &str) -> PathBuf {
 }
 
 #[test]
-#[ignore = "needs rtrace-cmd record (issue #5)"]
 fn record_function_graph() {
     let test = "record_function_graph";
     let Some(boot) = rtrace(test) else { return };
@@ -974,7 +973,6 @@ fn record_function_graph() {
 }
 
 #[test]
-#[ignore = "needs rtrace-cmd record (issue #5)"]
 fn record_function() {
     let test = "record_function";
     let Some(boot) = rtrace(test) else { return };
@@ -1008,7 +1006,6 @@ fn record_function() {
 }
 
 #[test]
-#[ignore = "needs rtrace-cmd record --kprobe (issue #5)"]
 fn record_kprobe() {
     let test = "record_kprobe";
     let Some(boot) = rtrace(test) else { return };

@@ -103,6 +103,37 @@ impl Gated {
         Ok(())
     }
 
+    /// The command's exit status if it has ended (as a shell would report it), without
+    /// waiting.
+    pub fn try_wait(&mut self) -> anyhow::Result<Option<i32>> {
+        if self.reaped {
+            anyhow::bail!("{} was already waited for", self.program);
+        }
+        loop {
+            match waitpid(self.pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(_, code)) => {
+                    self.reaped = true;
+                    return Ok(Some(code));
+                }
+                Ok(WaitStatus::Signaled(_, sig, _)) => {
+                    self.reaped = true;
+                    return Ok(Some(128 + sig as i32));
+                }
+                Ok(WaitStatus::StillAlive) => return Ok(None),
+                Ok(_) => return Ok(None),
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(e).with_context(|| format!("waiting for {}", self.program)),
+            }
+        }
+    }
+
+    /// Sends a signal to the command (if it has not been reaped).
+    pub fn kill(&self, sig: nix::sys::signal::Signal) {
+        if !self.reaped {
+            let _ = nix::sys::signal::kill(self.pid, sig);
+        }
+    }
+
     /// Waits for the command to end; returns its exit status as a shell would report it.
     pub fn wait(&mut self) -> anyhow::Result<i32> {
         loop {

@@ -6,7 +6,7 @@ use clap::ArgMatches;
 use tracefs::plan::{EventPlan, FuncSpec, Plan};
 
 use super::tracing::{atoi_u64, in_order};
-use crate::cli::StartArgs;
+use crate::cli::SetupArgs;
 
 /// The options in the order they act.
 const IDS: &[&str] = &[
@@ -38,10 +38,11 @@ const IDS: &[&str] = &[
 pub enum For {
     Start,
     Set,
+    Record,
 }
 
 /// Reads the options into a plan.
-pub fn plan(args: &StartArgs, m: &ArgMatches, cmd: For) -> anyhow::Result<Plan> {
+pub fn plan(args: &SetupArgs, has_command: bool, m: &ArgMatches, cmd: For) -> anyhow::Result<Plan> {
     let mut plan = Plan::default();
     plan.instance_mut(None);
     let mut cur: Option<String> = None;
@@ -202,7 +203,7 @@ pub fn plan(args: &StartArgs, m: &ArgMatches, cmd: For) -> anyhow::Result<Plan> 
     if let Some(n) = &args.cmdlines_size {
         plan.saved_cmdlines_size = Some(atoi_u64("cmdlines size", n)?);
     }
-    if plan.filter_task && args.command.is_empty() {
+    if plan.filter_task && !has_command {
         anyhow::bail!("-F needs a command to trace");
     }
     Ok(plan)

@@ -19,7 +19,12 @@ use super::tracing::{open_tracefs, restore};
 use crate::cli::StartArgs;
 
 pub fn run(args: &StartArgs, m: &ArgMatches, set: bool) -> anyhow::Result<ExitCode> {
-    let plan = setup::plan(args, m, if set { For::Set } else { For::Start })?;
+    let plan = setup::plan(
+        &args.setup,
+        !args.command.is_empty(),
+        m,
+        if set { For::Set } else { For::Start },
+    )?;
     if !set && !plan.does_something() {
         anyhow::bail!("no event or plugin was specified... aborting");
     }
@@ -45,7 +50,7 @@ pub fn run(args: &StartArgs, m: &ArgMatches, set: bool) -> anyhow::Result<ExitCo
         Ok(a) => a,
         Err(e) => return Err(with_restore(e.into(), session)),
     };
-    if args.quiet == 0 {
+    if args.setup.quiet == 0 {
         for (_, t) in &applied.tracers {
             eprintln!("  plugin '{t}'");
         }

@@ -2,7 +2,8 @@
 //!
 //! The initial file header (trace-cmd.dat.v6/v7 docs, "endian" byte) says which byte order every
 //! later integer uses: option payloads, section headers, ring-buffer pages and event fields.
-//! Readers take a slice and an offset and never panic: out-of-range reads return `None`.
+//! Readers take a slice and an offset and never panic: out-of-range reads return `None`; the
+//! `bytesN` encoders are what the writer (`crate::write`) puts in the file.
 
 /// The byte order recorded in the file header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -54,6 +55,33 @@ impl Endian {
             4 => self.u32(b, off).map(u64::from),
             8 => self.u64(b, off),
             _ => b.get(off..off.checked_add(size)?).map(|_| 0),
+        }
+    }
+
+    /// `v` as two bytes in this order.
+    #[inline]
+    pub fn bytes16(self, v: u16) -> [u8; 2] {
+        match self {
+            Endian::Little => v.to_le_bytes(),
+            Endian::Big => v.to_be_bytes(),
+        }
+    }
+
+    /// `v` as four bytes in this order.
+    #[inline]
+    pub fn bytes32(self, v: u32) -> [u8; 4] {
+        match self {
+            Endian::Little => v.to_le_bytes(),
+            Endian::Big => v.to_be_bytes(),
+        }
+    }
+
+    /// `v` as eight bytes in this order.
+    #[inline]
+    pub fn bytes64(self, v: u64) -> [u8; 8] {
+        match self {
+            Endian::Little => v.to_le_bytes(),
+            Endian::Big => v.to_be_bytes(),
         }
     }
 }

@@ -11,7 +11,9 @@
 //! - the report renderer (line layout, plugins, function_graph, filters, options) equivalent to
 //!   `trace-cmd report`; [`filter`] is its `-F` (libtraceevent's filter language).
 //!
-//! Nothing here touches the kernel: reading a file needs no tracefs.
+//! - the writer ([`write`]): trace.dat files as trace-cmd writes them, and `convert`.
+//!
+//! Nothing here touches the kernel: reading or writing a file needs no tracefs.
 //!
 //! Reading the records of a file in `report` order:
 //!
@@ -46,6 +48,7 @@ pub mod report;
 pub mod ring_buffer;
 pub mod stream;
 pub mod tep;
+pub mod write;
 
 pub use endian::Endian;
 pub use error::{Error, LogLevel, Pos, Warning};
