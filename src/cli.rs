@@ -250,6 +250,11 @@ pub struct ReportArgs {
     #[arg(long = "debug")]
     pub debug: bool,
 
+    /// Threads that print lines (rtrace-cmd only; default: the CPUs available). The output
+    /// is the same for any number; 1 runs the report on one thread.
+    #[arg(long = "threads", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+
     /// Report where tasks are blocked and such.
     #[arg(long = "profile")]
     pub profile: bool,

@@ -240,6 +240,11 @@ pub fn run(args: ReportArgs, m: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
         wakeup: args.wakeup,
         boundary: args.boundary || args.debug,
         debug: args.debug,
+        threads: match args.threads {
+            Some(n) => n as usize,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        },
+        batch: 0,
     };
 
     // Map every file first: trace-cmd opens them all before printing anything.
@@ -270,7 +275,8 @@ pub fn run(args: ReportArgs, m: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
     } else {
         Box::new(io::stderr())
     };
-    match report::run(&files, &opts, &mut out, &mut *warn) {
+    // SAFETY: every input is a read-only private mapping of its file (made above).
+    match unsafe { report::run_mapped(&files, &opts, &mut out, &mut *warn) } {
         Ok(status) => Ok(ExitCode::from(status as u8)),
         Err(ReportError::Io(e)) => Err(e).context("writing the report"),
         Err(ReportError::Die { message, status }) => {

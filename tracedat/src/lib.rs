@@ -56,7 +56,7 @@ pub use file::{Buffer, BufferData, ClockInfo, CpuData, TraceFile};
 pub use format::{EventFormat, Field, FieldFlags};
 pub use merge::{Input, Merge, StreamInfo};
 pub use record::Record;
-pub use stream::{CpuStream, TimeConfig, TsPipeline};
+pub use stream::{CpuStream, RecordHome, RecordHomeRef, TimeConfig, TsPipeline};
 
 /// Which reference `report` output to reproduce, byte for byte.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -78,6 +78,8 @@ pub struct Merge<'f> {
     /// compared as a tuple so ties go to the lower index.
     heap: Vec<(u64, u32)>,
     pos: Vec<u32>,
+    /// Streams left out after building ([`Merge::leave_out`]).
+    parked: Vec<bool>,
     warnings: Vec<Warning>,
 }
 
@@ -123,6 +125,7 @@ impl<'f> Merge<'f> {
             sources: Vec::new(),
             heap: Vec::new(),
             pos: Vec::new(),
+            parked: Vec::new(),
             warnings: Vec::new(),
         };
         let (mut base31, mut base33) = (0u32, 0u32);
@@ -213,6 +216,7 @@ impl<'f> Merge<'f> {
             sources: Vec::new(),
             heap: Vec::new(),
             pos: Vec::new(),
+            parked: Vec::new(),
             warnings: Vec::new(),
         };
         for (i, (info, s)) in streams.into_iter().enumerate() {
@@ -229,10 +233,22 @@ impl<'f> Merge<'f> {
         m
     }
 
+    /// Leaves out the streams `keep` rejects: they were built (so their setup errors were
+    /// reported as trace-cmd reports them) but are not read any further, and are invisible
+    /// to `peek_following*`. A report with `--cpu` and nothing that looks at the records of
+    /// other CPUs uses it to skip their decoding.
+    pub fn leave_out(&mut self, mut keep: impl FnMut(&StreamInfo) -> bool) {
+        self.parked = self.info.iter().map(|i| !keep(i)).collect();
+        self.build_heap();
+    }
+
     fn build_heap(&mut self) {
         self.pos = vec![NOT_IN_HEAP; self.streams.len()];
         self.heap.clear();
         for i in 0..self.streams.len() {
+            if self.parked.get(i).copied().unwrap_or(false) {
+                continue;
+            }
             if let Some(ts) = self.streams[i].peek_ts() {
                 self.pos[i] = self.heap.len() as u32;
                 self.heap.push((ts, i as u32));
@@ -340,6 +356,41 @@ impl<'f> Merge<'f> {
         self.streams[i].peek_page_tail()
     }
 
+    /// [`crate::CpuStream::inflate_ahead`] on every stream, with one helper thread for all
+    /// (none when no stream is compressed, or when the thread cannot be started: reading
+    /// then inflates as it goes).
+    pub fn inflate_ahead(&mut self) {
+        if !self.streams.iter().any(|s| s.is_compressed()) {
+            return;
+        }
+        let Ok(inf) = crate::stream::Inflater::spawn() else {
+            return;
+        };
+        for (i, s) in self.streams.iter_mut().enumerate() {
+            if !self.parked.get(i).copied().unwrap_or(false) {
+                s.inflate_ahead(&inf);
+            }
+        }
+    }
+
+    /// [`crate::CpuStream::release_consumed_pages`] on every stream.
+    ///
+    /// # Safety
+    ///
+    /// As there: the input files' bytes must be private read-only file mappings.
+    pub unsafe fn release_consumed_pages(&mut self, lag: usize) {
+        for s in &mut self.streams {
+            // SAFETY: forwarded from the caller.
+            unsafe { s.release_consumed_pages(lag) };
+        }
+    }
+
+    /// Where the current record of stream `i` lives (see [`crate::CpuStream::peek_home`]).
+    #[inline]
+    pub fn head_home(&self, i: usize) -> Option<(crate::stream::RecordHomeRef<'_, 'f>, usize)> {
+        self.streams[i].peek_home()
+    }
+
     /// `report --debug` details of the current record of stream `i`.
     pub fn debug_info(&self, i: usize) -> Option<crate::stream::RecordDebug> {
         self.streams[i].debug_info(false)
@@ -382,6 +433,9 @@ impl<'f> Merge<'f> {
     fn following(&self, i: usize, range: std::ops::Range<usize>) -> Option<(usize, Record<'_>)> {
         let mut best: Option<(u64, usize)> = None;
         for k in range {
+            if k != i && self.parked.get(k).copied().unwrap_or(false) {
+                continue;
+            }
             let ts = if k == i {
                 self.streams[k].peek_after_ts()
             } else {

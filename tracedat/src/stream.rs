@@ -18,6 +18,8 @@
 //!
 //! The hot path (`advance`) allocates nothing.
 
+use std::collections::VecDeque;
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 
 use crate::error::{Error, LogLevel, Pos, Result, Warning};
@@ -261,7 +263,70 @@ struct Rec {
 
 struct ZSlot {
     chunk: usize,
-    buf: Vec<u8>,
+    /// Shared so that a parallel report can keep a chunk alive while workers print its
+    /// records ([`CpuStream::peek_home`]); refilled in place when nobody else holds it.
+    buf: Arc<ChunkBuf>,
+}
+
+/// An inflated chunk. Aligned to whole cache lines: its reference count changes on the
+/// threads that print records while the reading thread works on the data around it.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+pub struct ChunkBuf(Vec<u8>);
+
+impl std::ops::Deref for ChunkBuf {
+    type Target = Vec<u8>;
+    fn deref(&self) -> &Vec<u8> {
+        &self.0
+    }
+}
+
+/// The memory a record lives in: the mapped file, or an inflated chunk that stays alive as
+/// long as this handle (the stream moves on to a new buffer instead of overwriting it).
+#[derive(Clone, Debug)]
+pub enum RecordHome<'f> {
+    /// The CPU's bytes in the map.
+    Map(&'f [u8]),
+    /// An inflated chunk.
+    Chunk(Arc<ChunkBuf>),
+}
+
+impl RecordHome<'_> {
+    /// The bytes (a record at `at` is followed by the rest of what trace-cmd would read).
+    #[inline]
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            RecordHome::Map(b) => b,
+            RecordHome::Chunk(c) => c,
+        }
+    }
+
+    /// True when `self` and `other` are the same memory.
+    #[inline]
+    pub fn same(&self, other: &RecordHomeRef<'_, '_>) -> bool {
+        match (self, other) {
+            (RecordHome::Map(a), RecordHomeRef::Map(b)) => std::ptr::eq(*a, *b),
+            (RecordHome::Chunk(a), RecordHomeRef::Chunk(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+/// A borrowed [`RecordHome`] (cloning it into an owned one costs a reference count).
+#[derive(Clone, Copy, Debug)]
+pub enum RecordHomeRef<'s, 'f> {
+    Map(&'f [u8]),
+    Chunk(&'s Arc<ChunkBuf>),
+}
+
+impl<'f> RecordHomeRef<'_, 'f> {
+    /// An owned handle on the same memory.
+    pub fn to_owned(self) -> RecordHome<'f> {
+        match self {
+            RecordHomeRef::Map(b) => RecordHome::Map(b),
+            RecordHomeRef::Chunk(c) => RecordHome::Chunk(Arc::clone(c)),
+        }
+    }
 }
 
 enum Src<'f> {
@@ -272,6 +337,8 @@ enum Src<'f> {
         file: &'f [u8],
         chunks: &'f [Chunk],
         dec: Box<Decoder>,
+        /// The helper that inflates the next chunk ahead, and the chunk it is working on.
+        ahead: Option<Box<Ahead>>,
         slots: [ZSlot; 2],
     },
 }
@@ -282,10 +349,139 @@ enum Src<'f> {
 fn page_slice<'s>(src: &'s Src<'_>, slot: u8, start: usize, page_size: u32) -> &'s [u8] {
     let b: &[u8] = match src {
         Src::Plain(d) => d,
-        Src::Z { slots, .. } => &slots[slot as usize].buf,
+        Src::Z { slots, .. } => &slots[slot as usize].buf[..],
     };
     let e = start.saturating_add(page_size as usize).min(b.len());
     &b[start.min(e)..e]
+}
+
+/// Hands back the whole memory pages of `d` from `*done` up to `lag` bytes before `at`,
+/// in steps of at least `lag / 2` (see [`CpuStream::release_consumed_pages`]).
+pub(crate) fn release_behind(d: &[u8], at: usize, lag: usize, done: &mut usize) {
+    const PAGE: usize = 4096;
+    let Some(upto) = at.checked_sub(lag) else {
+        return;
+    };
+    if upto < *done + lag / 2 || upto > d.len() {
+        return;
+    }
+    let base = d.as_ptr() as usize;
+    // whole pages only: the first page may hold bytes before the CPU data
+    let start = (base + *done).next_multiple_of(PAGE);
+    let end = (base + upto) / PAGE * PAGE;
+    if end > start {
+        // SAFETY: [start, end) lies within `d`, which the caller of release_consumed_pages
+        // promised is a read-only file mapping; the pages are only dropped from this
+        // process, and reading them again refaults the file's contents.
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
+        }
+    }
+    *done = upto;
+}
+
+/// A stream's chunks under way on an [`Inflater`], and buffers to inflate into.
+#[derive(Debug)]
+struct Ahead {
+    inf: Inflater,
+    queue: VecDeque<(usize, Receiver<Result<Vec<u8>>>)>,
+    spare: Vec<Vec<u8>>,
+}
+
+/// A thread that inflates compressed chunks for the streams that send it work (see
+/// [`CpuStream::inflate_ahead`]); it ends when the last stream holding it is gone.
+#[derive(Clone, Debug)]
+pub struct Inflater {
+    tx: Sender<InflateJob>,
+}
+
+#[derive(Debug)]
+struct InflateJob {
+    codec: crate::file::compress::Codec,
+    pos: Pos,
+    input: Vec<u8>,
+    len: usize,
+    out: Vec<u8>,
+    reply: SyncSender<Result<Vec<u8>>>,
+}
+
+impl Ahead {
+    /// Chunks requested ahead of the one being read: enough that the reader rarely waits
+    /// (and rarely wakes the thread), few enough to keep memory small.
+    const DEPTH: usize = 6;
+
+    /// Requests the chunks after `cur` until [`Ahead::DEPTH`] are under way.
+    fn top_up(&mut self, file: &[u8], chunks: &[Chunk], cur: usize, dec: &Decoder) {
+        let mut next = self.queue.back().map_or(cur.wrapping_add(1), |b| b.0 + 1);
+        while self.queue.len() < Self::DEPTH {
+            let out = self.spare.pop().unwrap_or_default();
+            match self.inf.request(file, chunks, next, dec, out) {
+                Some(r) => self.queue.push_back(r),
+                None => break,
+            }
+            next += 1;
+        }
+    }
+}
+
+impl Inflater {
+    /// Starts the thread.
+    pub fn spawn() -> std::io::Result<Inflater> {
+        let (tx, rx) = channel::<InflateJob>();
+        std::thread::Builder::new()
+            .name("inflate".into())
+            .spawn(move || {
+                let mut decs: Vec<Decoder> = Vec::new();
+                for job in rx {
+                    let i = match decs.iter().position(|d| d.codec() == job.codec) {
+                        Some(i) => i,
+                        None => {
+                            decs.push(Decoder::new(job.codec));
+                            decs.len() - 1
+                        }
+                    };
+                    let mut out = job.out;
+                    out.clear();
+                    out.resize(job.len, 0);
+                    let r = decs[i]
+                        .decompress_exact(job.pos, &job.input, &mut out)
+                        .map(|_| out);
+                    // the stream may have gone (ended early): nothing to do then
+                    let _ = job.reply.send(r);
+                }
+            })?;
+        Ok(Inflater { tx })
+    }
+
+    /// Sends chunk `k` to be inflated into `out`, when it exists and its size passes the
+    /// same check the reader applies (otherwise the reader meets the problem itself, in
+    /// order).
+    fn request(
+        &self,
+        file: &[u8],
+        chunks: &[Chunk],
+        k: usize,
+        dec: &Decoder,
+        out: Vec<u8>,
+    ) -> Option<(usize, Receiver<Result<Vec<u8>>>)> {
+        let ch = chunks.get(k)?;
+        let pos = Pos::File(ch.file_offset - 8);
+        let input =
+            file.get(ch.file_offset as usize..(ch.file_offset + ch.csize as u64) as usize)?;
+        dec.check_size(pos, input.len(), ch.usize as u64).ok()?;
+        let (reply, rx) = sync_channel(1);
+        self.tx
+            .send(InflateJob {
+                codec: dec.codec(),
+                pos,
+                input: input.to_vec(),
+                len: ch.usize as usize,
+                out,
+                reply,
+            })
+            .ok()?;
+        Some((k, rx))
+    }
 }
 
 /// One CPU's records in order. `peek` is the current record, `peek_after` the one after it;
@@ -312,6 +508,9 @@ pub struct CpuStream<'f> {
     ended: bool,
     first_raw: Option<u64>,
     problems: Vec<Warning>,
+    /// Set by [`CpuStream::release_consumed_pages`]: how far behind the current page the
+    /// mapped data is given back, and up to where it has been.
+    release: Option<(usize, usize)>,
 }
 
 impl std::fmt::Debug for CpuStream<'_> {
@@ -371,6 +570,7 @@ impl<'f> CpuStream<'f> {
             ended: c.size == 0,
             first_raw: None,
             problems: Vec::new(),
+            release: None,
         };
         if c.size == 0 {
             return Ok(s);
@@ -387,14 +587,15 @@ impl<'f> CpuStream<'f> {
                 file: bytes,
                 chunks: layout.chunks.as_deref().unwrap_or(&[]),
                 dec: Box::new(Decoder::new(codec)),
+                ahead: None,
                 slots: [
                     ZSlot {
                         chunk: usize::MAX,
-                        buf: Vec::new(),
+                        buf: Arc::new(ChunkBuf::default()),
                     },
                     ZSlot {
                         chunk: usize::MAX,
-                        buf: Vec::new(),
+                        buf: Arc::new(ChunkBuf::default()),
                     },
                 ],
             };
@@ -421,6 +622,71 @@ impl<'f> CpuStream<'f> {
         s.cur = s.nxt.take();
         s.fill_next();
         Ok(s)
+    }
+
+    /// For data read from a read-only file mapping: every so often, the mapped pages more
+    /// than `lag` bytes behind the current page are handed back to the kernel
+    /// (`madvise(MADV_DONTNEED)`), so a report of a file larger than memory keeps a bounded
+    /// resident size. They stay readable (a later read faults them in again from the page
+    /// cache or the file), which is why `lag` should exceed what readers still hold.
+    ///
+    /// # Safety
+    ///
+    /// The stream's bytes must be a private read-only mapping of a file: on anonymous
+    /// memory `MADV_DONTNEED` would replace the data by zeros.
+    ///
+    /// Compressed data is handled alike in the file: the chunks already inflated are given
+    /// back as the stream moves on, and at once the chunk headers ahead, which setting up
+    /// the chunk table walked through (they are read again when their chunk is inflated).
+    pub unsafe fn release_consumed_pages(&mut self, lag: usize) {
+        match &self.src {
+            Src::Plain(_) => self.release = Some((lag, 0)),
+            Src::Z {
+                file,
+                chunks,
+                slots,
+                ..
+            } => {
+                let Some(first) = chunks.first() else { return };
+                let start = (first.file_offset as usize).saturating_sub(8);
+                let cur = slots[self.page_slot as usize].chunk;
+                if let (Some(next), Some(last)) = (chunks.get(cur.wrapping_add(1)), chunks.last()) {
+                    let from = (next.file_offset as usize).saturating_sub(8);
+                    let to = last.file_offset as usize + last.csize as usize;
+                    let mut done = from;
+                    release_behind(file, to, 0, &mut done);
+                }
+                // compressed bytes behind the chunk being read are never read again
+                self.release = Some((lag.min(1 << 20), start));
+            }
+        }
+    }
+
+    /// From now on, the chunk after the one being read is inflated ahead by `inf` (another
+    /// thread), so reading does not wait for it. Uncompressed data is not affected.
+    pub fn inflate_ahead(&mut self, inf: &Inflater) {
+        if let Src::Z {
+            file,
+            chunks,
+            dec,
+            slots,
+            ahead,
+        } = &mut self.src
+        {
+            let cur = slots[self.page_slot as usize].chunk;
+            let mut a = Box::new(Ahead {
+                inf: inf.clone(),
+                queue: VecDeque::new(),
+                spare: Vec::new(),
+            });
+            a.top_up(file, chunks, cur, dec.as_ref());
+            *ahead = Some(a);
+        }
+    }
+
+    /// True for chunk-compressed data.
+    pub fn is_compressed(&self) -> bool {
+        matches!(self.src, Src::Z { .. })
     }
 
     /// The CPU id.
@@ -473,9 +739,21 @@ impl<'f> CpuStream<'f> {
         let r = self.cur.as_ref()?;
         let b: &[u8] = match &self.src {
             Src::Plain(d) => d,
-            Src::Z { slots, .. } => &slots[r.slot as usize].buf,
+            Src::Z { slots, .. } => &slots[r.slot as usize].buf[..],
         };
         b.get(r.at..)
+    }
+
+    /// Where the current record lives and its offset there: [`CpuStream::peek_page_tail`]
+    /// is `home.bytes()[at..]`, and the home outlives the stream's moving on.
+    #[inline]
+    pub fn peek_home(&self) -> Option<(RecordHomeRef<'_, 'f>, usize)> {
+        let r = self.cur.as_ref()?;
+        let h = match &self.src {
+            Src::Plain(d) => RecordHomeRef::Map(d),
+            Src::Z { slots, .. } => RecordHomeRef::Chunk(&slots[r.slot as usize].buf),
+        };
+        Some((h, r.at))
     }
 
     /// The current record.
@@ -532,6 +810,7 @@ impl<'f> CpuStream<'f> {
             chunks,
             dec,
             slots,
+            ahead,
         } = &mut self.src
         {
             let k = chunks.partition_point(|c| c.offset + c.usize as u64 <= self.page_off);
@@ -563,8 +842,47 @@ impl<'f> CpuStream<'f> {
                 dec.check_size(p, input.len(), ch.usize as u64)
                     .map_err(fail)?;
                 let n = ch.usize as usize;
-                z.buf.resize(n, 0);
-                dec.decompress_exact(p, input, &mut z.buf).map_err(fail)?;
+                // The helper may have inflated it already (it checked the size first).
+                let done_ahead = match ahead.as_mut().map(|a| &mut a.queue) {
+                    Some(q) if q.front().is_some_and(|f| f.0 == k) => {
+                        q.pop_front().and_then(|(_, rx)| rx.recv().ok())
+                    }
+                    Some(q) => {
+                        // read out of order (not in a report): start over from here
+                        q.clear();
+                        None
+                    }
+                    None => None,
+                };
+                match done_ahead {
+                    Some(r) => {
+                        let v = r.map_err(fail)?;
+                        match Arc::get_mut(&mut z.buf) {
+                            Some(b) => {
+                                let old = std::mem::replace(&mut b.0, v);
+                                if let Some(a) = ahead.as_mut() {
+                                    a.spare.push(old);
+                                }
+                            }
+                            None => z.buf = Arc::new(ChunkBuf(v)),
+                        }
+                    }
+                    None => {
+                        if Arc::get_mut(&mut z.buf).is_none() {
+                            // a parallel report still prints records of the old chunk
+                            z.buf = Arc::new(ChunkBuf::default());
+                        }
+                        let buf = &mut Arc::get_mut(&mut z.buf).expect("unshared chunk buffer").0;
+                        buf.resize(n, 0);
+                        dec.decompress_exact(p, input, buf).map_err(fail)?;
+                    }
+                }
+                if let Some(a) = ahead.as_mut() {
+                    a.top_up(file, chunks, k, dec.as_ref());
+                }
+                if let Some((lag, done)) = &mut self.release {
+                    release_behind(file, ch.file_offset as usize, *lag, done);
+                }
                 z.chunk = k;
                 slot
             };
@@ -572,6 +890,9 @@ impl<'f> CpuStream<'f> {
             self.page_at = (self.page_off - chunks[k].offset) as usize;
         } else {
             self.page_at = self.page_off as usize;
+            if let (Some((lag, done)), Src::Plain(d)) = (&mut self.release, &self.src) {
+                release_behind(d, self.page_at, *lag, done);
+            }
         }
         let page = page_slice(&self.src, self.page_slot, self.page_at, self.page_size);
         let d = PageDecoder::load(page, self.fmt);

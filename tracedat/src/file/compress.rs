@@ -211,6 +211,19 @@ pub struct Chunk {
 /// Reads the chunk table at `at` (`u32 count`, then the chunk headers), as
 /// `tracecmd_load_chunks_info` does, checking every chunk lies inside the file.
 pub fn read_chunk_table(data: &[u8], at: u64, endian: Endian, what: &str) -> Result<Vec<Chunk>> {
+    read_chunk_table_with(data, at, endian, what, &mut |_| {})
+}
+
+/// [`read_chunk_table`], calling `walked(p)` every few MB with how far the walk has come.
+pub(crate) fn read_chunk_table_with(
+    data: &[u8],
+    at: u64,
+    endian: Endian,
+    what: &str,
+    walked: &mut dyn FnMut(usize),
+) -> Result<Vec<Chunk>> {
+    const STEP: u64 = 4 << 20;
+    let mut next_call = at + STEP;
     let size = data.len() as u64;
     let trunc = |p: u64, need: u64, w: String| Error::Truncated {
         pos: Pos::File(p),
@@ -258,6 +271,10 @@ pub fn read_chunk_table(data: &[u8], at: u64, endian: Endian, what: &str) -> Res
             offset: off,
             usize: usize_,
         });
+        if p >= next_call {
+            walked(p as usize);
+            next_call = p + STEP;
+        }
         off += usize_ as u64;
         p = end;
     }

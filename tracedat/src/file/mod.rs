@@ -30,6 +30,7 @@ pub mod options;
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 use crate::endian::Endian;
@@ -240,6 +241,8 @@ pub struct TraceFile<'a> {
     v6_clock: Option<Result<&'a [u8]>>,
     header_page: OnceLock<Result<HeaderPage>>,
     layout: OnceLock<Result<Vec<Vec<CpuLayout>>>>,
+    /// Set by [`TraceFile::release_walked_pages`].
+    release_walked: AtomicBool,
 }
 
 impl std::fmt::Debug for TraceFile<'_> {
@@ -363,6 +366,7 @@ impl<'a> TraceFile<'a> {
             v6_clock: None,
             header_page: OnceLock::new(),
             layout: OnceLock::new(),
+            release_walked: AtomicBool::new(false),
         };
         if f.header.sectioned() {
             f.parse_v7()?;
@@ -1314,6 +1318,17 @@ impl<'a> TraceFile<'a> {
     /// data gets the virtual offsets trace-cmd gives it (from the page size on, each CPU
     /// page-aligned after the previous one; every instance starts where the top ended, so
     /// instances overlap each other as in trace-cmd).
+    /// Lets the walk through compressed CPU data (the chunk tables, read when the data is
+    /// first set up) give the mapped pages it read back to the kernel as it goes.
+    ///
+    /// # Safety
+    ///
+    /// The bytes the file was parsed from must be a private read-only file mapping (see
+    /// [`crate::CpuStream::release_consumed_pages`]).
+    pub unsafe fn release_walked_pages(&self) {
+        self.release_walked.store(true, Ordering::Relaxed);
+    }
+
     pub(crate) fn layout(&self) -> Result<&[Vec<CpuLayout>]> {
         self.layout
             .get_or_init(|| {
@@ -1330,11 +1345,25 @@ impl<'a> TraceFile<'a> {
                     if let BufferData::Flyrecord { cpus, compressed } = &b.data {
                         for c in cpus {
                             if *compressed && c.size > 0 {
-                                let chunks = compress::read_chunk_table(
+                                // The walk touches every page of the CPU's data: with
+                                // release_walked_pages they are given back as it goes.
+                                let mut done = c.offset as usize;
+                                let release = self.release_walked.load(Ordering::Relaxed);
+                                let chunks = compress::read_chunk_table_with(
                                     self.data,
                                     c.offset,
                                     self.header.endian,
                                     &format!("buffer {:?} CPU {}", b.name, c.cpu),
+                                    &mut |p| {
+                                        if release {
+                                            crate::stream::release_behind(
+                                                self.data,
+                                                p,
+                                                1 << 20,
+                                                &mut done,
+                                            );
+                                        }
+                                    },
                                 )?;
                                 let size = chunks
                                     .last()

@@ -2,7 +2,7 @@
 //! event name (tracecmd/trace-read.c `trace_show_data`, `print_event_name`, `time_format`;
 //! libtraceevent `print_event_time`, `data_latency_format`).
 
-use std::io::Write;
+use crate::tep::printf::decimal_into;
 
 /// How timestamps are printed (`time_format()` in trace-read.c).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,13 +24,11 @@ impl TimeFmt {
             TimeFmt::Usecs => {
                 let t = ts.wrapping_add(500) / 1000;
                 write_u64_pad(out, t / 1_000_000, 5);
-                out.push(b'.');
-                write_u64_zero(out, t % 1_000_000, 6);
+                write_fraction(out, (t % 1_000_000) as u32, 6);
             }
             TimeFmt::Nsecs => {
                 write_u64_pad(out, ts / 1_000_000_000, 5);
-                out.push(b'.');
-                write_u64_zero(out, ts % 1_000_000_000, 9);
+                write_fraction(out, (ts % 1_000_000_000) as u32, 9);
             }
             TimeFmt::Raw => write_u64_pad(out, ts, 12),
         }
@@ -47,60 +45,95 @@ impl TimeFmt {
     }
 }
 
+/// `.` and `v` zero-padded to `digits` (6 or 9) digits, `v < 10^digits`.
+#[inline]
+fn write_fraction(out: &mut Vec<u8>, mut v: u32, digits: usize) {
+    let mut b = [b'0'; 10];
+    b[0] = b'.';
+    let mut i = digits;
+    while v > 0 && i > 0 {
+        b[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        i -= 1;
+    }
+    out.extend_from_slice(&b[..=digits]);
+}
+
 /// `%*llu`: right-aligned in `width`.
 #[inline]
 pub fn write_u64_pad(out: &mut Vec<u8>, v: u64, width: usize) {
-    let mut buf = [0u8; 20];
-    let s = fmt_u64(&mut buf, v);
-    for _ in s.len()..width {
-        out.push(b' ');
+    let mut buf = [0u8; 24];
+    let at = decimal_into(&mut buf, v);
+    let n = buf.len() - at;
+    if n < width {
+        out.resize(out.len() + width - n, b' ');
     }
-    out.extend_from_slice(s);
+    out.extend_from_slice(&buf[at..]);
 }
 
 /// `%0*llu`: zero-padded to `width`.
 #[inline]
 pub fn write_u64_zero(out: &mut Vec<u8>, v: u64, width: usize) {
-    let mut buf = [0u8; 20];
-    let s = fmt_u64(&mut buf, v);
-    for _ in s.len()..width {
-        out.push(b'0');
+    let mut buf = [0u8; 24];
+    let at = decimal_into(&mut buf, v);
+    let n = buf.len() - at;
+    if n < width {
+        out.resize(out.len() + width - n, b'0');
     }
-    out.extend_from_slice(s);
+    out.extend_from_slice(&buf[at..]);
 }
 
 #[inline]
-fn fmt_u64(buf: &mut [u8; 20], mut v: u64) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+fn fmt_u64(buf: &mut [u8; 24], v: u64) -> &[u8] {
+    let at = decimal_into(buf, v);
+    &buf[at..]
+}
+
+/// `%d` of an int.
+#[inline]
+pub fn write_i32(out: &mut Vec<u8>, v: i32) {
+    if v < 0 {
+        out.push(b'-');
     }
-    &buf[i..]
+    let mut buf = [0u8; 24];
+    out.extend_from_slice(fmt_u64(&mut buf, v.unsigned_abs() as u64));
 }
 
 /// `"%16s-%-5d [%03d]"` (or `"%8.8s-%-5d %3d"` with `-l`).
 #[inline]
 pub fn write_comm_pid_cpu(out: &mut Vec<u8>, comm: &[u8], pid: i32, cpu: u32, latency: bool) {
-    if latency {
-        let c = &comm[..comm.len().min(8)];
-        for _ in c.len()..8 {
-            out.push(b' ');
-        }
-        out.extend_from_slice(c);
-        out.push(b'-');
-        let _ = write!(out, "{pid:<5} {cpu:3}");
+    let c = if latency {
+        &comm[..comm.len().min(8)]
     } else {
-        for _ in comm.len()..16 {
-            out.push(b' ');
+        comm
+    };
+    let w = if latency { 8 } else { 16 };
+    if c.len() < w {
+        out.resize(out.len() + w - c.len(), b' ');
+    }
+    out.extend_from_slice(c);
+    out.push(b'-');
+    let start = out.len();
+    write_i32(out, pid);
+    let n = out.len() - start;
+    if n < 5 {
+        out.resize(out.len() + 5 - n, b' ');
+    }
+    let mut buf = [0u8; 24];
+    let digits = fmt_u64(&mut buf, cpu as u64);
+    if latency {
+        out.push(b' ');
+        if digits.len() < 3 {
+            out.resize(out.len() + 3 - digits.len(), b' ');
         }
-        out.extend_from_slice(comm);
-        out.push(b'-');
-        let _ = write!(out, "{pid:<5} [{cpu:03}]");
+        out.extend_from_slice(digits);
+    } else {
+        out.extend_from_slice(b" [");
+        if digits.len() < 3 {
+            out.resize(out.len() + 3 - digits.len(), b'0');
+        }
+        out.extend_from_slice(digits);
+        out.push(b']');
     }
 }
 
@@ -110,8 +143,8 @@ pub fn write_event_name(out: &mut Vec<u8>, name: &[u8]) {
     out.push(b' ');
     out.extend_from_slice(name);
     out.extend_from_slice(b": ");
-    for _ in name.len()..20 {
-        out.push(b' ');
+    if name.len() < 20 {
+        out.resize(out.len() + 20 - name.len(), b' ');
     }
 }
 
@@ -152,44 +185,64 @@ impl LatencyFields {
     /// `data_latency_format`: `d`/`X`/`.`, `N`/`.`, `H`/`h`/`s`/`.`, preempt depth, migrate
     /// disable (high nibble), then optional migrate_disable and lock_depth columns.
     pub fn write(&self, out: &mut Vec<u8>, e: crate::Endian, data: &[u8]) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let flags = self.flags(e, data) as u32;
         let pc = Self::read(e, data, self.preempt).unwrap_or(-1) as u32;
         let hard = flags & FLAG_HARDIRQ != 0;
         let soft = flags & FLAG_SOFTIRQ != 0;
-        out.push(if flags & FLAG_IRQS_OFF != 0 {
+        // the five columns, built here and copied once
+        let mut b = [0u8; 12];
+        b[0] = if flags & FLAG_IRQS_OFF != 0 {
             b'd'
         } else if flags & FLAG_IRQS_NOSUPPORT != 0 {
             b'X'
         } else {
             b'.'
-        });
-        out.push(if flags & FLAG_NEED_RESCHED != 0 {
+        };
+        b[1] = if flags & FLAG_NEED_RESCHED != 0 {
             b'N'
         } else {
             b'.'
-        });
-        out.push(match (hard, soft) {
+        };
+        b[2] = match (hard, soft) {
             (true, true) => b'H',
             (true, false) => b'h',
             (false, true) => b's',
             _ => b'.',
-        });
-        if pc & 0xf != 0 {
-            let _ = write!(out, "{:x}", pc & 0xf);
+        };
+        b[3] = if pc & 0xf != 0 {
+            HEX[(pc & 0xf) as usize]
         } else {
-            out.push(b'.');
-        }
+            b'.'
+        };
+        let mut n = 4;
         if pc & 0xf0 != 0 {
-            let _ = write!(out, "{:x}", pc >> 4);
+            // "%x" of pc >> 4: more than one digit when the upper bits are set
+            let mut d = [0u8; 8];
+            let mut i = d.len();
+            let mut v = pc >> 4;
+            loop {
+                i -= 1;
+                d[i] = HEX[(v & 15) as usize];
+                v >>= 4;
+                if v == 0 {
+                    break;
+                }
+            }
+            let k = d.len() - i;
+            b[n..n + k].copy_from_slice(&d[i..]);
+            n += k;
         } else {
-            out.push(b'.');
+            b[n] = b'.';
+            n += 1;
         }
+        out.extend_from_slice(&b[..n]);
         for f in [self.migrate_disable, self.lock_depth] {
             if let Some(v) = Self::read(e, data, f) {
                 if v < 0 {
                     out.push(b'.');
                 } else {
-                    let _ = write!(out, "{v}");
+                    write_i32(out, v as i32);
                 }
             }
         }
@@ -224,6 +277,12 @@ mod tests {
         v.clear();
         write_comm_pid_cpu(&mut v, b"make-cores", 3502, 0, true);
         assert_eq!(v, b"make-cor-3502    0");
+        v.clear();
+        write_comm_pid_cpu(&mut v, b"<idle>", -1, 123, false);
+        assert_eq!(v, b"          <idle>--1    [123]");
+        v.clear();
+        write_comm_pid_cpu(&mut v, b"a-very-long-comm-name", 1234567, 1, true);
+        assert_eq!(v, b"a-very-l-1234567   1");
         v.clear();
         write_event_name(&mut v, b"sched_switch");
         assert_eq!(v, b" sched_switch:         ");

@@ -12,15 +12,21 @@
 //!    [`plugins`] and the comm learning of [`comm`];
 //! 4. the `-w` summary.
 //!
-//! Output goes through one large buffer handed to the writer in big blocks; a write error
+//! Step 3 runs in [`Producer::step`], which handles one record; with `threads > 1` the
+//! lines whose printing does not depend on order are printed by other threads
+//! (`parallel.rs`), with the same bytes in the same order.
+//!
+//! Output goes through large buffers handed to the writer in big blocks; a write error
 //! (a closed pipe) stops the report at once.
 
 pub mod comm;
 pub mod line;
+mod parallel;
 pub mod plugins;
 pub mod wakeup;
 
 use std::io::{self, Write};
+use std::sync::OnceLock;
 
 use crate::error::{LogLevel, Warning};
 use crate::file::TraceFile;
@@ -137,6 +143,10 @@ pub struct Options {
     pub boundary: bool,
     /// `--debug`: page and record details.
     pub debug: bool,
+    /// Threads printing lines (1: the report runs on the calling thread alone).
+    pub threads: usize,
+    /// Lines per batch handed to a printing thread (0: the default).
+    pub batch: usize,
 }
 
 /// Why a report stopped.
@@ -194,6 +204,8 @@ struct EvInfo {
     handler: Option<Handler>,
     /// `-r`: TEP_EVENT_FL_PRINTRAW
     print_raw: bool,
+    /// Its lines can be printed out of order (by a worker of the parallel report).
+    order_free: bool,
 }
 
 /// Everything that belongs to one input file.
@@ -207,8 +219,6 @@ struct FileState<'t, 'a> {
     lat: LatencyFields,
     /// common_type and common_pid, as libtraceevent finds them (on the lowest-id event).
     common: CommonFields,
-    /// Indexed by event id.
-    info: Vec<Option<Box<EvInfo>>>,
     plugin_state: State,
     fgraph_exit: Option<(i32, Handler)>,
 }
@@ -248,22 +258,41 @@ fn build_tep<'a>(
     let mut tep = Tep::new(f.endian(), hdr.long_size as u32, opts.dialect);
     tep.set_plugin_functions(!opts.no_plugins && !opts.local_plugins_only);
     let mut failures = 0u32;
-    for text in f.ftrace_formats().map_err(ferr)? {
-        if tep.add_ftrace_format(text).is_err() {
-            failures += 1;
-        }
-    }
-    for sys in f.event_systems().map_err(ferr)? {
-        for text in &sys.formats {
-            if tep
-                .add_event_format(&String::from_utf8_lossy(sys.name), text)
-                .is_err()
-            {
-                failures += 1;
+    // kallsyms is the largest piece of metadata: it is inflated (and, when events will be
+    // printed, parsed) on another thread while the formats are read here.
+    let warm = opts.mode == Mode::Events;
+    let (symbols, formats) = std::thread::scope(|s| {
+        let symbols = s.spawn(move || {
+            f.kallsyms().map(|text| {
+                let t = crate::tep::SymbolTable::new(text);
+                if warm {
+                    t.warm();
+                }
+                t
+            })
+        });
+        let formats = (|| -> Result<(), ReportError> {
+            for text in f.ftrace_formats().map_err(ferr)? {
+                if tep.add_ftrace_format(text).is_err() {
+                    failures += 1;
+                }
             }
-        }
-    }
-    tep.set_kallsyms(f.kallsyms().map_err(ferr)?);
+            for sys in f.event_systems().map_err(ferr)? {
+                for text in &sys.formats {
+                    if tep
+                        .add_event_format(&String::from_utf8_lossy(sys.name), text)
+                        .is_err()
+                    {
+                        failures += 1;
+                    }
+                }
+            }
+            Ok(())
+        })();
+        (symbols.join().expect("kallsyms thread"), formats)
+    });
+    formats?;
+    tep.set_symbol_table(symbols.map_err(ferr)?);
     tep.set_printk_formats(f.printk_formats().map_err(ferr)?);
     Ok((tep, failures))
 }
@@ -370,19 +399,54 @@ pub fn run(
     out: &mut dyn Write,
     warn: &mut dyn Write,
 ) -> Result<i32, ReportError> {
+    run_inner(inputs, opts, out, warn, false)
+}
+
+/// [`run`] for inputs that are file mappings: the record data a report is done with is given
+/// back to the kernel as it goes (see [`crate::CpuStream::release_consumed_pages`]), so the
+/// resident size stays bounded however large the files are.
+///
+/// # Safety
+///
+/// Every `inputs[i].bytes` must be a private read-only mapping of a file.
+pub unsafe fn run_mapped(
+    inputs: &[InputFile<'_>],
+    opts: &Options,
+    out: &mut dyn Write,
+    warn: &mut dyn Write,
+) -> Result<i32, ReportError> {
+    run_inner(inputs, opts, out, warn, true)
+}
+
+/// How far behind each CPU's current page mapped data is given back: several times what
+/// the parallel report's batches in flight hold (under a MB of records), so printing
+/// threads do not fault it in again (which would only cost time).
+const RELEASE_LAG: usize = 4 << 20;
+
+fn run_inner(
+    inputs: &[InputFile<'_>],
+    opts: &Options,
+    out: &mut dyn Write,
+    warn: &mut dyn Write,
+    release: bool,
+) -> Result<i32, ReportError> {
     let mut files = Vec::with_capacity(inputs.len());
     for inp in inputs {
         let f = TraceFile::parse(inp.bytes).map_err(|e| ReportError::File {
             path: inp.path.clone(),
             source: e,
         })?;
+        if release {
+            // SAFETY: `release` comes from run_mapped, whose caller promised file mappings.
+            unsafe { f.release_walked_pages() };
+        }
         files.push(f);
     }
     let mut o = Out {
         buf: Vec::with_capacity(FLUSH_AT + 65536),
         w: out,
     };
-    let r = run_files(inputs, &files, opts, &mut o, warn);
+    let r = run_files(inputs, &files, opts, &mut o, warn, release);
     let flushed = o.flush();
     let status = r?;
     flushed?;
@@ -395,6 +459,7 @@ fn run_files(
     opts: &Options,
     o: &mut Out<'_>,
     warn: &mut dyn Write,
+    release: bool,
 ) -> Result<i32, ReportError> {
     let dialect = opts.dialect;
     let mut teps = Vec::with_capacity(files.len());
@@ -482,7 +547,7 @@ fn run_files(
     if opts.show_cpus {
         return Ok(0);
     }
-    report_events(inputs, files, &teps, opts, dialect, o, warn)
+    report_events(inputs, files, &teps, opts, dialect, o, warn, release)
 }
 
 fn host_page_size() -> usize {
@@ -692,6 +757,7 @@ fn report_events(
     dialect: Dialect,
     o: &mut Out<'_>,
     warn: &mut dyn Write,
+    release: bool,
 ) -> Result<i32, ReportError> {
     let popts = apply_plugin_options(opts, files.len());
     let raw_res = event_flag_matchers(&opts.raw_events)?;
@@ -732,7 +798,6 @@ fn report_events(
             use_trace_clock: ci.use_trace_clock,
             lat: latency_fields(tep),
             common: CommonFields::of(tep),
-            info: Vec::new(),
             plugin_state: State::default(),
             fgraph_exit,
         });
@@ -749,6 +814,10 @@ fn report_events(
             message: format!("failed to init data: {e}"),
             status: 1,
         })?;
+    if release {
+        // SAFETY: `release` comes from run_mapped, whose caller promised file mappings.
+        unsafe { merge.release_consumed_pages(RELEASE_LAG) };
+    }
 
     // read_data_info's first loop: per handle (top buffers in file order, then instances)
     // compile its filters, and for top buffers print "cpus=", then --stat/--uname/--version
@@ -785,9 +854,14 @@ fn report_events(
             break;
         }
         let handle_input = if multi { Some(src.input) } else { None };
+        // FilterSet only looks for the stack events: the other formats stay unparsed.
         let mut filters = FilterSet::new(
             dialect,
-            tep.events().map(|e| e.format()),
+            tep.events()
+                .filter(|e| {
+                    e.system() == "ftrace" && matches!(e.name(), "kernel_stack" | "user_stack")
+                })
+                .map(|e| e.format()),
             f.buffers()[src.buffer].nr_cpus.max(f.cpus()) as usize,
         );
         let pf = pid_filter.take();
@@ -916,6 +990,27 @@ fn report_events(
     }
     let instances = any_instances;
 
+    // --cpu: records of other CPUs are only skipped, so they need not be decoded, unless
+    // something looks at them first: -F filters (comm and symbol lookups change what later
+    // lookups see) or the function_graph leaf check (the next record of the handle,
+    // whatever its CPU: 3.1.6 takes it, 3.3.1 rejects the leaf when it is on another CPU).
+    if let Some(cpus) = &opts.cpus {
+        let fgraph = teps
+            .iter()
+            .any(|t| t.find_event(Some("ftrace"), "funcgraph_exit").is_some());
+        if !fgraph && handles.iter().all(|h| h.filters.is_empty()) {
+            merge.leave_out(|info| cpus.contains(&info.slot(dialect)));
+        }
+    }
+    // Where most records are left out (-F, --cpu), reading is what takes the time: chunks
+    // are then inflated ahead on another thread. Where most are printed, the printing
+    // threads keep the CPUs busy and inflating on another core costs more than it saves
+    // (the reader then meets the chunk's bytes in another core's cache).
+    let selective = opts.cpus.is_some() || handles.iter().any(|h| !h.filters.is_empty());
+    if opts.threads > 1 && selective {
+        merge.inflate_ahead();
+    }
+
     let show_prefix = multi || instances;
     let max_prefix = handles
         .iter()
@@ -923,7 +1018,7 @@ fn report_events(
         .max()
         .unwrap_or(0);
 
-    let mut wakeup = if opts.wakeup {
+    let wakeup = if opts.wakeup {
         let tep = &teps[0];
         wakeup::WakeupEvents::find(|s, n| tep.find_event(Some(s), n).map(|e| e.format()))
             .map(|ev| wakeup::Wakeup::new(ev, files[0].endian()))
@@ -931,18 +1026,98 @@ fn report_events(
         None
     };
 
-    let mut last_ts_check = 0u64;
-    let mut last_ts_diff = 0u64;
-    let mut line: Vec<u8> = Vec::with_capacity(4096);
-    let mut info: Vec<u8> = Vec::with_capacity(4096);
+    let infos: Vec<Vec<OnceLock<EvInfo>>> = teps
+        .iter()
+        .map(|t| (0..t.event_count()).map(|_| OnceLock::new()).collect())
+        .collect();
+    let threads = opts.threads.max(1);
+    // These print state that only a pass in stream order has (the previous timestamp, the
+    // page layout, warnings on stderr, -w's pairing): the report stays on one thread.
+    let parallel = threads > 1
+        && !(opts.debug || opts.boundary || opts.ts_diff || opts.ts_check || wakeup.is_some());
+    let mut p = Producer {
+        merge,
+        fstates,
+        handles,
+        infos: &infos,
+        opts,
+        popts: &popts,
+        raw_res,
+        nohandle_res,
+        plugins_on,
+        show_prefix,
+        max_prefix,
+        wakeup,
+        last_ts_check: 0,
+        last_ts_diff: 0,
+    };
+    if parallel {
+        let view = parallel::Shared::new(&p);
+        let batch = if opts.batch == 0 { 2048 } else { opts.batch };
+        let (p2, r) = parallel::run(p, &view, threads, batch, o)?;
+        p = p2;
+        r?;
+    } else {
+        let mut sink = Sink::Direct;
+        while p.step(&mut o.buf, warn, &mut sink)? {
+            o.maybe_flush()?;
+        }
+    }
+    if let Some(w) = &p.wakeup {
+        w.finish(&mut o.buf);
+    }
+    print_warnings(warn, "", &p.merge.warnings());
+    Ok(0)
+}
 
-    while let Some(i) = merge.next_index() {
+/// Where [`Producer::step`] puts a record: printed at once, or (parallel report) as a job
+/// for the workers when its printing is a pure function of the record and what the step
+/// worked out, else printed at once into the batch.
+enum Sink<'b, 'f> {
+    Direct,
+    Batch(&'b mut parallel::Batch<'f>),
+}
+
+/// The pass over all records in trace-cmd's order: filters, comm learning, handler state,
+/// function_graph leaf merging; and the printing of each line.
+struct Producer<'t, 'a, 'f, 'o> {
+    merge: Merge<'f>,
+    fstates: Vec<FileState<'t, 'a>>,
+    handles: Vec<HandleState>,
+    infos: &'o [Vec<OnceLock<EvInfo>>],
+    opts: &'o Options,
+    popts: &'o PluginOptions,
+    raw_res: Vec<crate::filter::posix::PosixRegex>,
+    nohandle_res: Vec<crate::filter::posix::PosixRegex>,
+    plugins_on: bool,
+    show_prefix: bool,
+    max_prefix: usize,
+    wakeup: Option<wakeup::Wakeup>,
+    last_ts_check: u64,
+    last_ts_diff: u64,
+}
+
+impl<'f> Producer<'_, '_, 'f, '_> {
+    /// Handles the next record: skipped, printed into `out`, or handed to `sink`. Returns
+    /// false when there are no more records.
+    fn step(
+        &mut self,
+        out: &mut Vec<u8>,
+        warn: &mut dyn Write,
+        sink: &mut Sink<'_, 'f>,
+    ) -> Result<bool, ReportError> {
+        let opts = self.opts;
+        let dialect = opts.dialect;
+        let Some(i) = self.merge.next_index() else {
+            return Ok(false);
+        };
+        let merge = &mut self.merge;
         let sinfo = *merge.info(i);
         let rec = merge.head(i).expect("stream with a head");
         let tail = merge.head_page_tail(i).unwrap_or(rec.data);
         let fi = sinfo.input;
-        let st = &mut fstates[fi];
-        let h = &mut handles[sinfo.source];
+        let st = &mut self.fstates[fi];
+        let h = &mut self.handles[sinfo.source];
         // -F (tracecmd_filter_match in the iterator, before the report callback)
         if !h.filters.is_empty() {
             let mut env = Env {
@@ -953,7 +1128,7 @@ fn report_events(
                 Ok(true) => {}
                 Ok(false) => {
                     merge.consume(i);
-                    continue;
+                    return Ok(true);
                 }
                 Err(e) => {
                     return Err(ReportError::Die {
@@ -967,7 +1142,7 @@ fn report_events(
         if let Some(cpus) = &opts.cpus {
             if !cpus.contains(&sinfo.slot(dialect)) {
                 merge.consume(i);
-                continue;
+                return Ok(true);
             }
         }
         if opts.no_irqs || opts.no_softirqs {
@@ -976,27 +1151,93 @@ fn report_events(
                 || (opts.no_softirqs && flags & line::FLAG_SOFTIRQ != 0)
             {
                 merge.consume(i);
-                continue;
+                return Ok(true);
             }
         }
-        if opts.ts_check && last_ts_check > rec.ts {
+        if opts.ts_check && self.last_ts_check > rec.ts {
             let _ = writeln!(
                 warn,
                 "  WARNING: Record on cpu {} went backwards: {} to {} delta: -{}",
                 sinfo.slot(dialect),
-                last_ts_check as i64,
+                self.last_ts_check as i64,
                 rec.ts as i64,
-                last_ts_check - rec.ts
+                self.last_ts_check - rec.ts
             );
         }
-        last_ts_check = rec.ts;
+        self.last_ts_check = rec.ts;
 
-        if show_prefix {
-            write_prefix(&mut o.buf, h.prefix.as_deref(), max_prefix);
+        let id = st.common.event_type(st.endian, rec.data);
+        let evx = id.and_then(|id| st.tep.event_index_by_id(id));
+        let ev = evx.and_then(|k| st.tep.event_at(k));
+
+        // The parallel path: a job for the workers.
+        if let Sink::Batch(batch) = sink {
+            let pure = match (evx, &ev) {
+                (None, _) => true,
+                (Some(k), Some(e)) => {
+                    let evi = self.infos[fi][k].get_or_init(|| {
+                        make_ev_info(opts, self.plugins_on, &self.raw_res, &self.nohandle_res, e)
+                    });
+                    evi.order_free
+                }
+                _ => false,
+            };
+            if pure {
+                let pid = st.common.pid(st.endian, rec.data);
+                let comm = match ev {
+                    Some(_) => st.comms.lookup(pid),
+                    None => b"",
+                };
+                if comm.len() <= parallel::COMM_MAX {
+                    let (home, at) = merge.head_home(i).expect("stream with a head");
+                    batch.push(
+                        parallel::Job {
+                            home: 0,
+                            at,
+                            len: rec.data.len() as u32,
+                            ts: rec.ts,
+                            cpu: rec.cpu,
+                            missed: rec.missed_events,
+                            source: sinfo.source as u32,
+                            file: fi as u32,
+                            pid,
+                            evx: evx.map_or(u32::MAX, |k| k as u32),
+                            comm: parallel::CommBuf::new(comm),
+                        },
+                        home,
+                    );
+                    if let (Some(k), false) = (evx, opts.raw) {
+                        let evi = self.infos[fi][k].get().expect("made above");
+                        if let (Some(hd), false) = (&evi.handler, evi.print_raw) {
+                            let ctx = Ctx {
+                                endian: st.endian,
+                                long_size: st.long_size,
+                                syms: st.tep,
+                                dialect,
+                                opts: self.popts,
+                            };
+                            hd.learn_comms(&ctx, &mut st.comms, rec.data);
+                        }
+                    }
+                    merge.consume(i);
+                    return Ok(true);
+                }
+            }
+        }
+        let out: &mut Vec<u8> = match sink {
+            Sink::Batch(b) => &mut b.pre,
+            Sink::Direct => out,
+        };
+        let pre_start = out.len();
+
+        if self.show_prefix {
+            write_prefix(out, h.prefix.as_deref(), self.max_prefix);
         }
 
         // trace_show_data
-        line.clear();
+        // The line is printed straight into `out` from `lstart` on.
+        let line: &mut Vec<u8> = out;
+        let lstart = line.len();
         if rec.missed_events > 0 {
             let _ = writeln!(
                 line,
@@ -1018,88 +1259,58 @@ fn report_events(
             }
             line.push(b'\n');
         }
-        let id = st.common.event_type(st.endian, rec.data);
-        let ev = id.and_then(|id| st.tep.event_by_id(id));
         let mut leaf: Option<usize> = None;
-        match ev {
-            None => {
-                line.extend_from_slice(b"[UNKNOWN EVENT]");
-                if opts.raw {
-                    let _ = write!(line, "-0x{:x}", st.lat.flags(st.endian, rec.data) as u32);
-                } else if dialect == Dialect::V3_3 || opts.latency {
-                    line.extend_from_slice(b"[UNKNOWN EVENT]");
-                }
-                line.extend_from_slice(b"[UNKNOWN EVENT]");
-                line::write_event_name(&mut line, b"(NULL)");
-                line.extend_from_slice(b"[UNKNOWN EVENT]");
-            }
-            Some(ev) => {
+        match (evx, ev) {
+            (Some(evx), Some(ev)) => {
                 let pid = st.common.pid(st.endian, rec.data);
                 let comm = st.comms.lookup(pid);
-                line::write_comm_pid_cpu(&mut line, comm, pid, rec.cpu, opts.latency);
+                line::write_comm_pid_cpu(line, comm, pid, rec.cpu, opts.latency);
                 if opts.raw {
                     if dialect == Dialect::V3_3 || opts.latency {
-                        let _ = write!(line, "-0x{:x}", st.lat.flags(st.endian, rec.data) as u32);
+                        line.extend_from_slice(b"-0x");
+                        push_hex(line, st.lat.flags(st.endian, rec.data) as u32 as u64);
                     }
                 } else if dialect == Dialect::V3_3 || opts.latency {
                     if !opts.latency {
                         line.push(b' ');
                     }
-                    st.lat.write(&mut line, st.endian, rec.data);
+                    st.lat.write(line, st.endian, rec.data);
                 }
-                st.time_fmt.write_column(&mut line, rec.ts);
+                st.time_fmt.write_column(line, rec.ts);
                 if opts.ts_diff {
                     let mut rts = rec.ts;
                     if st.use_trace_clock && !opts.nanosec {
                         rts = rts.wrapping_add(500) / 1000;
                     }
                     let mut buf = String::new();
-                    if last_ts_diff != 0 {
-                        buf = format!("(+{})", rts.wrapping_sub(last_ts_diff) as i64);
+                    if self.last_ts_diff != 0 {
+                        buf = format!("(+{})", rts.wrapping_sub(self.last_ts_diff) as i64);
                     }
-                    last_ts_diff = rts;
+                    self.last_ts_diff = rts;
                     let _ = write!(line, " {buf:<8}");
                 }
-                line::write_event_name(&mut line, ev.name().as_bytes());
+                line::write_event_name(line, ev.name().as_bytes());
 
                 // Event info (print_event_info)
-                let evid = ev.id() as usize;
-                if st.info.len() <= evid {
-                    st.info.resize_with(evid + 1, || None);
-                }
-                if st.info[evid].is_none() {
-                    let handler = if plugins_on && !matches_any(&nohandle_res, &ev) {
-                        let flags = ev.print_flags_for_field("prev_state").map(|f| {
-                            f.iter()
-                                .map(|s| {
-                                    (
-                                        crate::cnum::strtoull(s.value.as_bytes(), 0),
-                                        s.name.as_bytes().first().copied().unwrap_or(0),
-                                    )
-                                })
-                                .collect::<Vec<_>>()
-                        });
-                        plugins::handler_for(ev.format(), dialect, flags.as_deref())
-                    } else {
-                        None
-                    };
-                    st.info[evid] = Some(Box::new(EvInfo {
-                        handler,
-                        print_raw: matches_any(&raw_res, &ev),
-                    }));
-                }
-                let evi = st.info[evid].as_ref().unwrap();
-                info.clear();
+                let evi = self.infos[fi][evx].get_or_init(|| {
+                    make_ev_info(
+                        opts,
+                        self.plugins_on,
+                        &self.raw_res,
+                        &self.nohandle_res,
+                        &ev,
+                    )
+                });
                 if opts.raw || evi.print_raw {
                     st.tep
-                        .print_raw_fields_checked(&ev, tail, rec.data.len(), &mut info);
+                        .print_raw_fields_checked(&ev, tail, rec.data.len(), line);
                 } else {
                     let ctx = Ctx {
                         endian: st.endian,
                         long_size: st.long_size,
                         syms: st.tep,
                         dialect,
-                        opts: &popts,
+                        opts: self.popts,
                     };
                     let mut pretty = true;
                     match &evi.handler {
@@ -1128,7 +1339,7 @@ fn report_events(
                                     }
                                 }
                                 let xf = exit_h.fgraph_fields().unwrap();
-                                plugins::fgraph_entry(ef, xf, &ctx, rec.data, exit_data, &mut info);
+                                plugins::fgraph_entry(ef, xf, &ctx, rec.data, exit_data, line);
                             } else {
                                 // No funcgraph_exit event: trace-cmd's ret_event_check fails
                                 // and the handler returns -1 (print format follows).
@@ -1137,7 +1348,7 @@ fn report_events(
                         }
                         Some(Handler::FgraphExit(xf)) => {
                             pretty = false;
-                            plugins::fgraph_exit(xf, &ctx, rec.data, &mut info);
+                            plugins::fgraph_exit(xf, &ctx, rec.data, line);
                         }
                         Some(hd) => {
                             let tf = st.time_fmt_repeat(opts);
@@ -1149,22 +1360,22 @@ fn report_events(
                             pretty = hd.print(
                                 &ctx,
                                 &mut st.plugin_state,
-                                &mut st.comms,
+                                Some(&mut st.comms),
                                 &prec,
-                                &mut info,
+                                line,
                                 &|b: &mut Vec<u8>, t: u64| tf.write(b, t),
                             );
                         }
                         None => {}
                     }
                     if pretty {
-                        st.tep.print_pretty_in(&ev, tail, rec.data.len(), &mut info);
+                        st.tep.print_pretty_in(&ev, tail, rec.data.len(), line);
                     }
                 }
-                line.extend_from_slice(&info);
             }
+            _ => write_unknown(line, opts, st.lat.flags(st.endian, rec.data)),
         }
-        if line.last() == Some(&b'\n') {
+        if line.len() > lstart && line.last() == Some(&b'\n') {
             line.pop();
         }
         if let Some(d) = dbg.as_ref().filter(|_| opts.debug) {
@@ -1187,25 +1398,88 @@ fn report_events(
             }
         }
         // trace_seq_do_printf prints "%.*s": the line ends at its first NUL.
-        let end = memchr::memchr(0, &line).unwrap_or(line.len());
-        o.buf.extend_from_slice(&line[..end]);
-        if let (Some(w), Some(ev)) = (wakeup.as_mut(), ev) {
+        if let Some(z) = memchr::memchr(0, &line[lstart..]) {
+            line.truncate(lstart + z);
+        }
+        if let (Some(w), Some(ev)) = (self.wakeup.as_mut(), ev) {
             if fi == 0 {
-                w.process(ev.id() as u32, rec.ts, rec.data, &mut o.buf);
+                w.process(ev.id() as u32, rec.ts, rec.data, line);
             }
         }
-        o.buf.push(b'\n');
+        line.push(b'\n');
+        if let Sink::Batch(b) = sink {
+            b.push_printed(pre_start);
+        }
         merge.consume(i);
         if let Some(k) = leaf {
             merge.consume(k);
         }
-        o.maybe_flush()?;
+        Ok(true)
     }
-    if let Some(w) = &wakeup {
-        w.finish(&mut o.buf);
+}
+
+/// The line of a record whose event is not known.
+fn write_unknown(line: &mut Vec<u8>, opts: &Options, flags: i64) {
+    line.extend_from_slice(b"[UNKNOWN EVENT]");
+    if opts.raw {
+        line.extend_from_slice(b"-0x");
+        push_hex(line, flags as u32 as u64);
+    } else if opts.dialect == Dialect::V3_3 || opts.latency {
+        line.extend_from_slice(b"[UNKNOWN EVENT]");
     }
-    print_warnings(warn, "", &merge.warnings());
-    Ok(0)
+    line.extend_from_slice(b"[UNKNOWN EVENT]");
+    line::write_event_name(line, b"(NULL)");
+    line.extend_from_slice(b"[UNKNOWN EVENT]");
+}
+
+/// `%x`.
+fn push_hex(out: &mut Vec<u8>, mut v: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut b = [0u8; 16];
+    let mut i = b.len();
+    loop {
+        i -= 1;
+        b[i] = HEX[(v & 15) as usize];
+        v >>= 4;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&b[i..]);
+}
+
+/// The per-event decisions, made on the first record of each event type.
+fn make_ev_info(
+    opts: &Options,
+    plugins_on: bool,
+    raw_res: &[crate::filter::posix::PosixRegex],
+    nohandle_res: &[crate::filter::posix::PosixRegex],
+    ev: &Event<'_, '_>,
+) -> EvInfo {
+    let handler = if plugins_on && !matches_any(nohandle_res, ev) {
+        let flags = ev.print_flags_for_field("prev_state").map(|f| {
+            f.iter()
+                .map(|s| {
+                    (
+                        crate::cnum::strtoull(s.value.as_bytes(), 0),
+                        s.name.as_bytes().first().copied().unwrap_or(0),
+                    )
+                })
+                .collect::<Vec<_>>()
+        });
+        plugins::handler_for(ev.format(), opts.dialect, flags.as_deref())
+    } else {
+        None
+    };
+    let print_raw = matches_any(raw_res, ev);
+    let raw = opts.raw || print_raw;
+    let order_free = ev.prints_statelessly(raw)
+        && (raw || !handler.as_ref().is_some_and(|h| h.is_order_dependent()));
+    EvInfo {
+        handler,
+        print_raw,
+        order_free,
+    }
 }
 
 impl FileState<'_, '_> {

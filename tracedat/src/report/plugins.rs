@@ -79,6 +79,22 @@ pub struct State {
     func_stacks: Vec<Vec<Option<Box<str>>>>,
 }
 
+/// `%x`/`%llx`.
+fn push_hex_u64(out: &mut Vec<u8>, mut v: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut b = [0u8; 16];
+    let mut i = b.len();
+    loop {
+        i -= 1;
+        b[i] = HEX[(v & 15) as usize];
+        v >>= 4;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&b[i..]);
+}
+
 /// Read a field as libtraceevent's `tep_read_number_field`: `None` for odd sizes.
 #[inline]
 fn read_num(f: &Field, endian: Endian, data: &[u8]) -> Option<u64> {
@@ -442,14 +458,52 @@ pub struct Rec<'d> {
 }
 
 impl Handler {
+    /// True for handlers whose output depends on what was printed before (the function
+    /// plugin's indent stacks, func_repeats) or on the records around it (function_graph's
+    /// leaf merging): they must be printed in stream order.
+    pub fn is_order_dependent(&self) -> bool {
+        matches!(
+            self,
+            Handler::Function(_)
+                | Handler::FuncRepeats(_)
+                | Handler::FgraphEntry(_)
+                | Handler::FgraphExit(_)
+        )
+    }
+
+    /// The comm registrations [`Handler::print`] makes for this record, without printing:
+    /// the sched_switch and sched_wakeup plugins register each task they print (prev, then
+    /// next; a pid that cannot be read stops the handler there).
+    pub fn learn_comms(&self, ctx: &Ctx, comms: &mut Comms, data: &[u8]) {
+        let e = ctx.endian;
+        let learn = |comms: &mut Comms, pid_f: Option<&Field>, comm_f: Option<&Field>| {
+            let Some(pid) = pid_f.and_then(|f| read_num(f, e, data)) else {
+                return false;
+            };
+            if let Some(f) = comm_f {
+                comms.register(pid as i32, c_str(field_bytes(f, data)));
+            }
+            true
+        };
+        match self {
+            Handler::SchedSwitch(h) if learn(comms, h.f.get(0), h.f.get(4)) => {
+                learn(comms, h.f.get(2), h.f.get(6));
+            }
+            Handler::SchedWakeup(h) => {
+                learn(comms, h.f.get(0), h.f.get(4));
+            }
+            _ => {}
+        }
+    }
+
     /// Writes the handler's output; returns true when the print format must follow.
-    /// `comms` learns the comms sched_switch/sched_wakeup print. `time_fmt` renders a
+    /// `comms` (when given) learns the comms sched_switch/sched_wakeup print. `time_fmt` renders a
     /// timestamp the way the report does (for func_repeats' `last_ts`).
     pub fn print(
         &self,
         ctx: &Ctx,
         st: &mut State,
-        comms: &mut Comms,
+        comms: Option<&mut Comms>,
         rec: &Rec,
         out: &mut Vec<u8>,
         time_fmt: &dyn Fn(&mut Vec<u8>, u64),
@@ -502,7 +556,12 @@ impl Handler {
                 if let Some(f) = f {
                     if let Some(v) = read_num(f, e, d) {
                         if let Some((name, start)) = ctx.syms.find_func(v) {
-                            let _ = write!(out, "({}+0x{:x}) ", name, v.wrapping_sub(start) as u32);
+                            // "(%s+0x%x) "
+                            out.push(b'(');
+                            out.extend_from_slice(name.as_bytes());
+                            out.extend_from_slice(b"+0x");
+                            push_hex_u64(out, v.wrapping_sub(start) as u32 as u64);
+                            out.extend_from_slice(b") ");
                         }
                     }
                 }
@@ -600,7 +659,7 @@ impl Handler {
 /// comm; `None` (after libtraceevent's `!`) when the pid field cannot be read.
 fn task(
     out: &mut Vec<u8>,
-    comms: &mut Comms,
+    comms: &mut Option<&mut Comms>,
     (pid_f, pid_name): (Option<&Field>, &str),
     comm_f: Option<&Field>,
     Data(e, d): Data,
@@ -612,18 +671,34 @@ fn task(
     if let Some(f) = comm_f {
         let comm = c_str(field_bytes(f, d));
         out.extend_from_slice(comm);
-        comms.register(pid as i32, comm);
+        if let Some(c) = comms {
+            c.register(pid as i32, comm);
+        }
         out.push(b':');
     }
     let _ = write!(out, "{}", pid as i64);
     Some(())
 }
 
-fn sched_switch(h: &SchedSwitch, ctx: &Ctx, comms: &mut Comms, d: &[u8], out: &mut Vec<u8>) {
+fn sched_switch(
+    h: &SchedSwitch,
+    ctx: &Ctx,
+    mut comms: Option<&mut Comms>,
+    d: &[u8],
+    out: &mut Vec<u8>,
+) {
     let e = ctx.endian;
     let f = &h.f;
     // Order in `f`: prev_pid, prev_prio, next_pid, next_prio, prev_comm, prev_state, next_comm.
-    if task(out, comms, (f.get(0), "prev_pid"), f.get(4), Data(e, d)).is_none() {
+    if task(
+        out,
+        &mut comms,
+        (f.get(0), "prev_pid"),
+        f.get(4),
+        Data(e, d),
+    )
+    .is_none()
+    {
         return;
     }
     out.push(b' ');
@@ -644,7 +719,15 @@ fn sched_switch(h: &SchedSwitch, ctx: &Ctx, comms: &mut Comms, d: &[u8], out: &m
         }
     }
     out.extend_from_slice(b" ==> ");
-    if task(out, comms, (f.get(2), "next_pid"), f.get(6), Data(e, d)).is_none() {
+    if task(
+        out,
+        &mut comms,
+        (f.get(2), "next_pid"),
+        f.get(6),
+        Data(e, d),
+    )
+    .is_none()
+    {
         return;
     }
     if let Some(prio) = get_val(out, f.get(3), "next_prio", e, d, true) {
@@ -669,11 +752,17 @@ fn write_state(out: &mut Vec<u8>, states: &[u8], val: u64) {
     }
 }
 
-fn sched_wakeup(h: &SchedWakeup, ctx: &Ctx, comms: &mut Comms, d: &[u8], out: &mut Vec<u8>) {
+fn sched_wakeup(
+    h: &SchedWakeup,
+    ctx: &Ctx,
+    mut comms: Option<&mut Comms>,
+    d: &[u8],
+    out: &mut Vec<u8>,
+) {
     let e = ctx.endian;
     let f = &h.f;
     // Order: pid, prio, success, target_cpu, comm (any field).
-    if task(out, comms, (f.get(0), "pid"), f.get(4), Data(e, d)).is_none() {
+    if task(out, &mut comms, (f.get(0), "pid"), f.get(4), Data(e, d)).is_none() {
         return;
     }
     if let Some(prio) = get_val(out, f.get(1), "prio", e, d, true) {

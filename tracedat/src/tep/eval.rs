@@ -13,7 +13,7 @@
 use std::cell::Cell;
 use std::sync::atomic::Ordering;
 
-use super::printf::{cprintf, PArg};
+use super::printf::{cprintf, cprintf_int_spec, cprintf_str_spec, PArg, Spec};
 use super::printfmt::{eval_type_str, Arg, Func, FuncArg};
 use super::{Compiled, PKind, PrintParse, Tep};
 use crate::cnum::{is_print, is_space, strtoull};
@@ -23,6 +23,13 @@ use crate::Dialect;
 /// The address the differential harness maps each record at; `__get_dynamic_array()` values
 /// are host pointers into the record in libtraceevent, so they are reproduced relative to it.
 pub const HOST_DATA_BASE: u64 = 0x7e00_0000_0000;
+
+/// A conversion's format text with its precompiled form, when it has one.
+#[derive(Clone, Copy)]
+pub(crate) struct F<'x> {
+    pub text: &'x [u8],
+    pub spec: Option<&'x Spec>,
+}
 
 pub(crate) struct Ctx<'t, 'a, 'd> {
     pub tep: &'t Tep<'a>,
@@ -44,18 +51,9 @@ fn hex2(out: &mut Vec<u8>, b: u8) {
 }
 
 fn push_u64(out: &mut Vec<u8>, v: u64) {
-    let mut b = [0u8; 20];
-    let mut i = b.len();
-    let mut v = v;
-    loop {
-        i -= 1;
-        b[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&b[i..]);
+    let mut b = [0u8; 24];
+    let at = super::printf::decimal_into(&mut b, v);
+    out.extend_from_slice(&b[at..]);
 }
 
 fn push_i64(out: &mut Vec<u8>, v: i64) {
@@ -196,13 +194,7 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
         if let Some(&v) = a.resolved.get() {
             return v;
         }
-        let v = strtoull(a.text.as_bytes(), 0);
-        if v != 0
-            || a.text
-                .as_bytes()
-                .first()
-                .is_some_and(|c| c.is_ascii_digit())
-        {
+        if let Some(v) = a.number {
             return v;
         }
         *a.resolved
@@ -381,7 +373,14 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
     }
 
     /// `print_str_to_seq()`.
-    fn str_to_seq(&self, out: &mut Vec<u8>, fmt: &[u8], len_arg: i32, s: &[u8]) {
+    fn str_to_seq(&self, out: &mut Vec<u8>, fmt: F<'_>, len_arg: i32, s: &[u8]) {
+        if let (true, Some(spec)) = (len_arg < 0, fmt.spec) {
+            if spec.conv == b's' {
+                cprintf_str_spec(out, spec, s);
+                return;
+            }
+        }
+        let fmt = fmt.text;
         if len_arg >= 0 {
             cprintf(out, fmt, &[PArg::Int(len_arg as i64 as u64), PArg::Str(s)]);
         } else if memchr::memchr(b'*', fmt).is_some() {
@@ -395,7 +394,7 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
     }
 
     /// `print_str_arg()`.
-    pub(crate) fn print_str_arg(&self, out: &mut Vec<u8>, fmt: &[u8], len_arg: i32, arg: &Arg) {
+    pub(crate) fn print_str_arg(&self, out: &mut Vec<u8>, fmt: F<'_>, len_arg: i32, arg: &Arg) {
         match arg {
             Arg::Atom(a) => match a.resolved.get() {
                 Some(&v) => {
@@ -436,7 +435,7 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
                 let mut val = self.eval(field) as i64;
                 let mut printed = false;
                 for fl in flags {
-                    let fval = eval_flag(&fl.value);
+                    let fval = fl.val;
                     if val == 0 && fval < 0 {
                         self.str_to_seq(out, fmt, len_arg, fl.name.as_bytes());
                         break;
@@ -464,7 +463,7 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
             }
             Arg::Symbol { field, syms } => {
                 let val = self.eval(field) as i64;
-                match syms.iter().find(|s| eval_flag(&s.value) == val) {
+                match syms.iter().find(|s| s.val == val) {
                     Some(s) => self.str_to_seq(out, fmt, len_arg, s.name.as_bytes()),
                     None => {
                         out.extend_from_slice(b"0x");
@@ -605,7 +604,7 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
         }
     }
 
-    fn bitmask_to_seq(&self, out: &mut Vec<u8>, fmt: &[u8], len_arg: i32, off: usize, size: usize) {
+    fn bitmask_to_seq(&self, out: &mut Vec<u8>, fmt: F<'_>, len_arg: i32, off: usize, size: usize) {
         let nr_bits = (size * 8) as i64;
         let str_size = ((nr_bits + 3) / 4 + (nr_bits - 1) / 32) as usize;
         let mut s = vec![0u8; str_size];
@@ -628,7 +627,7 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
         self.str_to_seq(out, fmt, len_arg, &s);
     }
 
-    fn cpumask_to_seq(&self, out: &mut Vec<u8>, fmt: &[u8], len_arg: i32, off: usize, size: usize) {
+    fn cpumask_to_seq(&self, out: &mut Vec<u8>, fmt: F<'_>, len_arg: i32, off: usize, size: usize) {
         let nr_bits = (size * 8) as i32;
         let mut s: Vec<u8> = Vec::new();
         let mut first = true;
@@ -775,8 +774,14 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
             b'U' => self.print_uuid(out, p, arg),
             b'h' => self.print_raw_buff(out, p, arg, plen),
             _ => {
+                // "%p"
                 let v = self.eval(arg);
-                cprintf(out, b"%p", &[PArg::Int(v)]);
+                if v == 0 {
+                    out.extend_from_slice(b"(nil)");
+                } else {
+                    out.extend_from_slice(b"0x");
+                    push_hex(out, v, false);
+                }
             }
         }
     }
@@ -1111,7 +1116,7 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
     }
 
     /// `print_arg_number()`.
-    fn print_arg_number(&self, out: &mut Vec<u8>, fmt: &[u8], plen: i32, ls: i32, arg: &Arg) {
+    fn print_arg_number(&self, out: &mut Vec<u8>, fmt: F<'_>, plen: i32, ls: i32, arg: &Arg) {
         let val = self.eval(arg);
         let v = match ls {
             -2 => val as i8 as i64 as u64,
@@ -1124,9 +1129,15 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
             }
         };
         if plen >= 0 {
-            cprintf(out, fmt, &[PArg::Int(plen as i64 as u64), PArg::Int(v)]);
+            cprintf(
+                out,
+                fmt.text,
+                &[PArg::Int(plen as i64 as u64), PArg::Int(v)],
+            );
+        } else if let Some(spec) = fmt.spec.filter(|s| s.conv != b's') {
+            cprintf_int_spec(out, spec, v);
         } else {
-            cprintf(out, fmt, &[PArg::Int(v)]);
+            cprintf(out, fmt.text, &[PArg::Int(v)]);
         }
     }
 
@@ -1150,7 +1161,10 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
                 if let Some(a) = arg(p.arg) {
                     self.print_arg_number(
                         out,
-                        &p.format,
+                        F {
+                            text: &p.format,
+                            spec: p.spec.as_ref(),
+                        },
                         if has_len { len_arg } else { -1 },
                         p.ls,
                         a,
@@ -1171,13 +1185,22 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
             PKind::String => {
                 if let Some(a) = arg(p.arg) {
                     let start = out.len();
-                    self.print_str_arg(out, &p.format, if has_len { len_arg } else { -1 }, a);
+                    self.print_str_arg(
+                        out,
+                        F {
+                            text: &p.format,
+                            spec: p.spec.as_ref(),
+                        },
+                        if has_len { len_arg } else { -1 },
+                        a,
+                    );
                     if let Some(z) = memchr::memchr(0, &out[start..]) {
                         out.truncate(start + z);
                     }
                 }
             }
-            PKind::Literal => puts(out, &p.format),
+            // literals are cut at a NUL when parsed
+            PKind::Literal => out.extend_from_slice(&p.format),
         }
     }
 

@@ -13,7 +13,8 @@
 //! therefore resolve to the same name libtraceevent picks.
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use crate::cnum::is_space;
@@ -29,20 +30,32 @@ pub struct Symbol<'a> {
     pub module: Option<Cow<'a, str>>,
 }
 
+const FIND_CACHE: usize = 256;
+
+thread_local! {
+    /// (table generation, address, bisection result) per slot.
+    static FIND_CACHE_TLS: [Cell<(u64, u64, u32)>; FIND_CACHE] =
+        const { [const { Cell::new((0, 0, 0)) }; FIND_CACHE] };
+}
+
 /// The symbol table: parsed on first use.
 pub(crate) struct Kallsyms<'a> {
     text: &'a [u8],
     /// In registration (file) order.
     parsed: OnceLock<Vec<Symbol<'a>>>,
     /// Indexes into `parsed`, in libtraceevent's `func_map` order.
-    sorted: OnceLock<Vec<u32>>,
+    sorted: OnceLock<(Vec<u32>, Vec<u64>, u64)>,
     /// libtraceevent builds `func_map` on the first address lookup; before that, a name is
     /// searched in its registration list (newest first).
     map_built: AtomicBool,
 }
 
 fn lossy(b: &[u8]) -> Cow<'_, str> {
-    String::from_utf8_lossy(b)
+    // symbol names are ASCII: the plain check is faster than the lossy chunker
+    match std::str::from_utf8(b) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    }
 }
 
 /// Scans one line like libtraceevent's sscanf. `None` ends the parse.
@@ -156,28 +169,71 @@ impl<'a> Kallsyms<'a> {
     }
 
     fn map(&self) -> &[u32] {
+        &self.sorted_map().0
+    }
+
+    /// `func_map` as symbol indexes, and beside it their addresses (one more, 0, for the
+    /// entry after the last): the bisection reads only the dense address array.
+    fn sorted_map(&self) -> &(Vec<u32>, Vec<u64>, u64) {
         self.map_built.store(true, Ordering::Relaxed);
+        self.sorted_arrays()
+    }
+
+    /// Parses and sorts the table now (on another thread while the report starts) without
+    /// counting as the first address lookup.
+    pub(crate) fn warm(&self) {
+        self.sorted_arrays();
+    }
+
+    fn sorted_arrays(&self) -> &(Vec<u32>, Vec<u64>, u64) {
         self.sorted.get_or_init(|| {
+            static GENERATION: AtomicU64 = AtomicU64::new(1);
             let syms = self.symbols();
-            let mut idx: Vec<u32> = (0..syms.len() as u32).rev().collect();
+            let mut keyed: Vec<(u64, u32)> = (0..syms.len() as u32)
+                .rev()
+                .map(|i| (syms[i as usize].addr, i))
+                .collect();
             // stable, like glibc's merge sort
-            idx.sort_by_key(|&i| syms[i as usize].addr);
-            idx
+            keyed.sort_by_key(|e| e.0);
+            let idx: Vec<u32> = keyed.iter().map(|e| e.1).collect();
+            let mut addrs: Vec<u64> = keyed.iter().map(|e| e.0).collect();
+            addrs.push(0);
+            (idx, addrs, GENERATION.fetch_add(1, Ordering::Relaxed))
         })
     }
 
     /// libtraceevent's `find_func()`: the symbol containing `addr`, as an index into
     /// [`Kallsyms::symbols`], and the index of the next one in address order.
     pub(crate) fn find(&self, addr: u64) -> Option<(&Symbol<'a>, u64)> {
-        let map = self.map();
+        let (map, addrs, generation) = self.sorted_map();
         let syms = self.symbols();
-        let at = |k: usize| -> u64 {
-            if k < map.len() {
-                syms[map[k] as usize].addr
-            } else {
-                0
+        // Traces hit the same few thousand addresses (call sites, handlers) millions of
+        // times: a small per-thread cache of bisection results, keyed by this table's
+        // generation so that another table never sees them.
+        let slot = (addr ^ (addr >> 12) ^ (addr >> 24)) as usize % FIND_CACHE;
+        let hit = FIND_CACHE_TLS.with(|c| {
+            let e = c[slot].get();
+            (e.0 == *generation && e.1 == addr).then_some(e.2)
+        });
+        let idx = match hit {
+            Some(i) => i,
+            None => {
+                let i = Self::bisect(map, addrs, addr);
+                FIND_CACHE_TLS.with(|c| c[slot].set((*generation, addr, i)));
+                i
             }
         };
+        if idx == u32::MAX {
+            return None;
+        }
+        let idx = idx as usize;
+        Some((&syms[map[idx] as usize], addrs[idx + 1]))
+    }
+
+    /// glibc's bsearch with libtraceevent's comparator: the index in `func_map` or
+    /// `u32::MAX`.
+    fn bisect(map: &[u32], addrs: &[u64], addr: u64) -> u32 {
+        let at = |k: usize| -> u64 { addrs[k] };
         let (mut l, mut u) = (0usize, map.len());
         while l < u {
             let idx = (l + u) / 2;
@@ -192,10 +248,10 @@ impl<'a> Kallsyms<'a> {
             match cmp {
                 -1 => u = idx,
                 1 => l = idx + 1,
-                _ => return Some((&syms[map[idx] as usize], at(idx + 1))),
+                _ => return idx as u32,
             }
         }
-        None
+        u32::MAX
     }
 
     /// `test_for_symbol()`: the address of the symbol named `name` (0 if none).

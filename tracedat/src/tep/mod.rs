@@ -30,7 +30,7 @@ mod eval;
 mod event;
 mod kallsyms;
 mod plugin_funcs;
-mod printf;
+pub(crate) mod printf;
 mod printfmt;
 mod printk;
 mod token;
@@ -70,6 +70,8 @@ pub enum TepError {
 pub(crate) struct PrintParse {
     pub kind: PKind,
     pub format: Vec<u8>,
+    /// `format` parsed once, where it is a single plain conversion.
+    pub spec: Option<printf::Spec>,
     pub arg: Option<u32>,
     pub len_arg: Option<u32>,
     pub ls: i32,
@@ -137,8 +139,28 @@ pub struct Tep<'a> {
     plugin_funcs: bool,
     /// Ordered by id as libtraceevent's `add_event()` keeps them.
     events: Vec<Entry<'a>>,
+    /// Indexes of `events` ordered by id, equal ids in the order added (as libtraceevent's
+    /// `add_event()` inserts before the first larger id); made on first use, so adding
+    /// thousands of formats does not shift the list each time.
+    order: OnceLock<(Vec<u32>, Vec<u32>)>,
     kallsyms: kallsyms::Kallsyms<'a>,
     printk: printk::Printk<'a>,
+}
+
+/// The KALLSYMS text for [`Tep::set_symbol_table`].
+pub struct SymbolTable<'a>(kallsyms::Kallsyms<'a>);
+
+impl<'a> SymbolTable<'a> {
+    /// The table of `text`, parsed on first use.
+    pub fn new(text: &'a [u8]) -> Self {
+        SymbolTable(kallsyms::Kallsyms::new(text))
+    }
+
+    /// Parses and sorts it now (the first address lookup still behaves as libtraceevent's:
+    /// name searches before it see the registration order).
+    pub fn warm(&self) {
+        self.0.warm();
+    }
 }
 
 /// A handle on one event of a [`Tep`].
@@ -177,6 +199,22 @@ impl<'t, 'a> Event<'t, 'a> {
     /// `[FAILED TO PARSE]` and the raw fields).
     pub fn failed(&self) -> bool {
         self.compiled().is_failed()
+    }
+
+    /// True when printing a record of this event (pretty, or with `raw` the fields as `-R`
+    /// prints them) changes no printer state, so records can be printed in any order:
+    /// false for `bprint` (a bad `trace_printk` format fails the event for the rest of the
+    /// trace) and where the raw field printer may print a char array, whose string flag the
+    /// first unprintable value clears for good.
+    pub fn prints_statelessly(&self, raw: bool) -> bool {
+        let c = self.compiled();
+        if raw || c.is_failed() {
+            !c.format.fields.iter().any(|f| {
+                f.flags.has(crate::FieldFlags::ARRAY) && f.flags.has(crate::FieldFlags::STRING)
+            })
+        } else {
+            !c.is_bprint
+        }
     }
 
     /// The `__print_flags()` symbols libtraceevent 1.8's sched_switch plugin derives the task
@@ -232,6 +270,7 @@ impl<'a> Tep<'a> {
             dialect,
             plugin_funcs: true,
             events: Vec::new(),
+            order: OnceLock::new(),
             kallsyms: kallsyms::Kallsyms::new(&[]),
             printk: printk::Printk::new(&[]),
         }
@@ -289,15 +328,20 @@ impl<'a> Tep<'a> {
             compiled: OnceLock::new(),
         };
         // insert before the first event with a larger id, as add_event() does
-        let pos = self.events.partition_point(|x| x.id <= e.id);
         let id = e.id;
-        self.events.insert(pos, e);
+        self.events.push(e);
+        self.order = OnceLock::new();
         Ok(id)
     }
 
     /// The KALLSYMS text (`/proc/kallsyms`), parsed on first lookup.
     pub fn set_kallsyms(&mut self, text: &'a [u8]) {
         self.kallsyms = kallsyms::Kallsyms::new(text);
+    }
+
+    /// A symbol table made (and possibly parsed) elsewhere, e.g. on another thread.
+    pub fn set_symbol_table(&mut self, table: SymbolTable<'a>) {
+        self.kallsyms = table.0;
     }
 
     /// The PRINTK text (`printk_formats`), parsed on first lookup.
@@ -307,29 +351,89 @@ impl<'a> Tep<'a> {
 
     /// `tep_find_event`: bisection over the id-ordered events.
     pub fn event_by_id(&self, id: i32) -> Option<Event<'_, 'a>> {
-        let (mut l, mut u) = (0usize, self.events.len());
+        self.event_index_by_id(id).and_then(|i| self.event_at(i))
+    }
+
+    fn order(&self) -> &[u32] {
+        &self.index().0
+    }
+
+    /// The id order, and a table from id to the position the bisection finds (ids below
+    /// 2^17; records carry 16-bit types), made together on first use.
+    fn index(&self) -> &(Vec<u32>, Vec<u32>) {
+        self.order.get_or_init(|| {
+            let mut keyed: Vec<(i32, u32)> = self
+                .events
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e.id, i as u32))
+                .collect();
+            keyed.sort_by_key(|k| k.0);
+            let order: Vec<u32> = keyed.iter().map(|k| k.1).collect();
+            let max = keyed.last().map_or(-1, |k| k.0);
+            let mut dense = Vec::new();
+            if (0..1 << 17).contains(&max) && keyed.first().is_some_and(|k| k.0 >= 0) {
+                dense = vec![u32::MAX; max as usize + 1];
+                for &(id, _) in &keyed {
+                    if dense[id as usize] == u32::MAX {
+                        let at = Self::bisect(&self.events, &order, id);
+                        dense[id as usize] = at.map_or(u32::MAX, |a| a as u32);
+                    }
+                }
+            }
+            (order, dense)
+        })
+    }
+
+    /// `tep_find_event`'s bisection over the id order.
+    fn bisect(events: &[Entry<'a>], order: &[u32], id: i32) -> Option<usize> {
+        let (mut l, mut u) = (0usize, order.len());
         while l < u {
             let idx = (l + u) / 2;
-            let e = &self.events[idx];
+            let e = &events[order[idx] as usize];
             if id < e.id {
                 u = idx;
             } else if id > e.id {
                 l = idx + 1;
             } else {
-                return Some(Event {
-                    tep: self,
-                    entry: e,
-                });
+                return Some(idx);
             }
         }
         None
     }
 
-    /// All events in id order (`tep_list_events(TEP_EVENT_SORT_ID)`).
-    pub fn events(&self) -> impl Iterator<Item = Event<'_, 'a>> {
-        self.events.iter().map(move |e| Event {
+    /// The position of the event with `id` in [`Tep::events`] order.
+    #[inline]
+    pub fn event_index_by_id(&self, id: i32) -> Option<usize> {
+        let (order, dense) = self.index();
+        if !dense.is_empty() {
+            return match dense.get(usize::try_from(id).ok()?) {
+                Some(&i) if i != u32::MAX => Some(i as usize),
+                _ => None,
+            };
+        }
+        Self::bisect(&self.events, order, id)
+    }
+
+    /// The event at position `index` of [`Tep::events`] order.
+    pub fn event_at(&self, index: usize) -> Option<Event<'_, 'a>> {
+        let i = *self.order().get(index)?;
+        self.events.get(i as usize).map(|e| Event {
             tep: self,
             entry: e,
+        })
+    }
+
+    /// How many events there are.
+    pub fn event_count(&self) -> usize {
+        self.events.len()
+    }
+
+    /// All events in id order (`tep_list_events(TEP_EVENT_SORT_ID)`).
+    pub fn events(&self) -> impl Iterator<Item = Event<'_, 'a>> {
+        self.order().iter().map(move |&i| Event {
+            tep: self,
+            entry: &self.events[i as usize],
         })
     }
 
@@ -343,7 +447,7 @@ impl<'a> Tep<'a> {
     /// `tep_data_type`: the event id of a record, read with the `common_type` field of the
     /// lowest-id event (as libtraceevent does).
     pub fn record_type(&self, data: &[u8]) -> Option<i32> {
-        let first = self.events.first()?;
+        let first = &self.events[*self.order().first()? as usize];
         let c = self.compile(first);
         let f = c.format.common_field("common_type")?;
         let v = f.read_uint(self.endian, data)?;
@@ -913,6 +1017,7 @@ fn parse_arg_format(
                 let spec = f[start..(start + l).min(f.len())].to_vec();
                 out.push(PrintParse {
                     kind: PKind::Pointer,
+                    spec: None,
                     format: spec,
                     arg: Some(*argi as u32),
                     len_arg,
@@ -926,6 +1031,7 @@ fn parse_arg_format(
             _ => {
                 out.push(PrintParse {
                     kind: PKind::Literal,
+                    spec: None,
                     format: vec![b'>', c, b'<'],
                     arg: None,
                     len_arg: None,
@@ -951,6 +1057,7 @@ fn parse_arg_format(
             }
             out.push(PrintParse {
                 kind: if is_str { PKind::String } else { PKind::Digit },
+                spec: printf::precompile(&spec),
                 format: spec,
                 arg: Some(*argi as u32),
                 len_arg,
@@ -1002,6 +1109,7 @@ fn parse_arg_string(f: &[u8], start: usize, out: &mut Vec<PrintParse>) -> usize 
     }
     out.push(PrintParse {
         kind: PKind::Literal,
+        spec: None,
         format: s,
         arg: None,
         len_arg: None,

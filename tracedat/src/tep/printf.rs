@@ -22,7 +22,9 @@ pub enum PArg<'a> {
 /// allocate gigabytes.
 const MAX_PAD: usize = 1 << 20;
 
-struct Spec {
+/// One conversion specification, parsed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Spec {
     left: bool,
     plus: bool,
     space: bool,
@@ -31,16 +33,158 @@ struct Spec {
     width: usize,
     prec: Option<usize>,
     len: Len,
-    conv: u8,
+    pub(crate) conv: u8,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Len {
     None,
     Char,
     Short,
     Long,
     LongLong,
+}
+
+/// Parses the specification after a `%` at `fmt[i]` (flags, width, precision, length
+/// modifier, conversion) as glibc does. `star` supplies the `*` arguments. Returns the spec
+/// and the index after it, or `None` when the format ends first (vsnprintf's -1).
+fn parse_spec(fmt: &[u8], mut i: usize, star: &mut dyn FnMut() -> i32) -> Option<(Spec, usize)> {
+    let mut s = Spec {
+        left: false,
+        plus: false,
+        space: false,
+        alt: false,
+        zero: false,
+        width: 0,
+        prec: None,
+        len: Len::None,
+        conv: 0,
+    };
+    // flags
+    while i < fmt.len() {
+        match fmt[i] {
+            b'-' => s.left = true,
+            b'+' => s.plus = true,
+            b' ' => s.space = true,
+            b'#' => s.alt = true,
+            b'0' => s.zero = true,
+            b'\'' | b'I' => {}
+            _ => break,
+        }
+        i += 1;
+    }
+    // width
+    if i < fmt.len() && fmt[i] == b'*' {
+        i += 1;
+        let w = star();
+        if w < 0 {
+            s.left = true;
+            s.width = w.unsigned_abs() as usize;
+        } else {
+            s.width = w as usize;
+        }
+    } else {
+        while i < fmt.len() && fmt[i].is_ascii_digit() {
+            s.width = s
+                .width
+                .saturating_mul(10)
+                .saturating_add((fmt[i] - b'0') as usize);
+            i += 1;
+        }
+    }
+    // precision
+    if i < fmt.len() && fmt[i] == b'.' {
+        i += 1;
+        if i < fmt.len() && fmt[i] == b'*' {
+            i += 1;
+            let p = star();
+            s.prec = if p < 0 { None } else { Some(p as usize) };
+        } else {
+            let mut p = 0usize;
+            while i < fmt.len() && fmt[i].is_ascii_digit() {
+                p = p
+                    .saturating_mul(10)
+                    .saturating_add((fmt[i] - b'0') as usize);
+                i += 1;
+            }
+            s.prec = Some(p);
+        }
+    }
+    // length modifier (one group, as glibc parses it)
+    if i < fmt.len() {
+        match fmt[i] {
+            b'h' => {
+                i += 1;
+                if i < fmt.len() && fmt[i] == b'h' {
+                    i += 1;
+                    s.len = Len::Char;
+                } else {
+                    s.len = Len::Short;
+                }
+            }
+            b'l' => {
+                i += 1;
+                if i < fmt.len() && fmt[i] == b'l' {
+                    i += 1;
+                    s.len = Len::LongLong;
+                } else {
+                    s.len = Len::Long;
+                }
+            }
+            b'L' | b'q' => {
+                i += 1;
+                s.len = Len::LongLong;
+            }
+            b'j' | b'z' | b'Z' | b't' => {
+                i += 1;
+                s.len = Len::Long;
+            }
+            _ => {}
+        }
+    }
+    if i >= fmt.len() || fmt[i] == 0 {
+        return None;
+    }
+    s.conv = fmt[i];
+    i += 1;
+    s.width = s.width.min(MAX_PAD);
+    s.prec = s.prec.map(|p| p.min(MAX_PAD));
+    Some((s, i))
+}
+
+/// A print-format conversion that can be applied without reparsing: the whole format is one
+/// `%` specification without `*`, converting an integer (`d i u o x X`) or a string (`s`).
+/// Compiled print formats keep it so each record skips the parse.
+pub(crate) fn precompile(fmt: &[u8]) -> Option<Spec> {
+    if fmt.first() != Some(&b'%') || fmt.get(1) == Some(&b'%') {
+        return None;
+    }
+    let mut starred = false;
+    let (s, end) = parse_spec(fmt, 1, &mut || {
+        starred = true;
+        0
+    })?;
+    (!starred
+        && end == fmt.len()
+        && matches!(s.conv, b'd' | b'i' | b'u' | b'o' | b'x' | b'X' | b's'))
+    .then_some(s)
+}
+
+/// [`cprintf`] of a [`precompile`]d format with its one integer argument.
+#[inline]
+pub(crate) fn cprintf_int_spec(out: &mut Vec<u8>, s: &Spec, v: u64) {
+    fmt_int(out, s, v);
+}
+
+/// [`cprintf`] of a [`precompile`]d `%s` format with its string argument.
+#[inline]
+pub(crate) fn cprintf_str_spec(out: &mut Vec<u8>, s: &Spec, bytes: &[u8]) {
+    let end = memchr::memchr(0, bytes).unwrap_or(bytes.len());
+    let mut b = &bytes[..end];
+    if let Some(p) = s.prec {
+        b = &b[..p.min(b.len())];
+    }
+    pad_field(out, s, b);
 }
 
 /// Formats `fmt` with `args` and appends the result to `out`. Returns false (and appends
@@ -61,11 +205,13 @@ pub fn cprintf(out: &mut Vec<u8>, fmt: &[u8], args: &[PArg<'_>]) -> bool {
             break;
         }
         if c != b'%' {
-            out.push(c);
-            i += 1;
+            // copy the literal run up to the next '%' or NUL at once
+            let rest = &fmt[i..];
+            let n = memchr::memchr2(b'%', 0, rest).unwrap_or(rest.len());
+            out.extend_from_slice(&rest[..n]);
+            i += n;
             continue;
         }
-        let spec_start = i;
         i += 1;
         if i >= fmt.len() || fmt[i] == 0 {
             out.truncate(start);
@@ -76,113 +222,15 @@ pub fn cprintf(out: &mut Vec<u8>, fmt: &[u8], args: &[PArg<'_>]) -> bool {
             i += 1;
             continue;
         }
-        let mut s = Spec {
-            left: false,
-            plus: false,
-            space: false,
-            alt: false,
-            zero: false,
-            width: 0,
-            prec: None,
-            len: Len::None,
-            conv: 0,
-        };
-        // flags
-        while i < fmt.len() {
-            match fmt[i] {
-                b'-' => s.left = true,
-                b'+' => s.plus = true,
-                b' ' => s.space = true,
-                b'#' => s.alt = true,
-                b'0' => s.zero = true,
-                b'\'' | b'I' => {}
-                _ => break,
-            }
-            i += 1;
-        }
-        // width
-        if i < fmt.len() && fmt[i] == b'*' {
-            i += 1;
-            let w = match next(&mut ai) {
-                PArg::Int(v) => v as i32,
-                PArg::Str(_) => 0,
-            };
-            if w < 0 {
-                s.left = true;
-                s.width = w.unsigned_abs() as usize;
-            } else {
-                s.width = w as usize;
-            }
-        } else {
-            while i < fmt.len() && fmt[i].is_ascii_digit() {
-                s.width = s
-                    .width
-                    .saturating_mul(10)
-                    .saturating_add((fmt[i] - b'0') as usize);
-                i += 1;
-            }
-        }
-        // precision
-        if i < fmt.len() && fmt[i] == b'.' {
-            i += 1;
-            if i < fmt.len() && fmt[i] == b'*' {
-                i += 1;
-                let p = match next(&mut ai) {
-                    PArg::Int(v) => v as i32,
-                    PArg::Str(_) => 0,
-                };
-                s.prec = if p < 0 { None } else { Some(p as usize) };
-            } else {
-                let mut p = 0usize;
-                while i < fmt.len() && fmt[i].is_ascii_digit() {
-                    p = p
-                        .saturating_mul(10)
-                        .saturating_add((fmt[i] - b'0') as usize);
-                    i += 1;
-                }
-                s.prec = Some(p);
-            }
-        }
-        // length modifier (one group, as glibc parses it)
-        if i < fmt.len() {
-            match fmt[i] {
-                b'h' => {
-                    i += 1;
-                    if i < fmt.len() && fmt[i] == b'h' {
-                        i += 1;
-                        s.len = Len::Char;
-                    } else {
-                        s.len = Len::Short;
-                    }
-                }
-                b'l' => {
-                    i += 1;
-                    if i < fmt.len() && fmt[i] == b'l' {
-                        i += 1;
-                        s.len = Len::LongLong;
-                    } else {
-                        s.len = Len::Long;
-                    }
-                }
-                b'L' | b'q' => {
-                    i += 1;
-                    s.len = Len::LongLong;
-                }
-                b'j' | b'z' | b'Z' | b't' => {
-                    i += 1;
-                    s.len = Len::Long;
-                }
-                _ => {}
-            }
-        }
-        if i >= fmt.len() || fmt[i] == 0 {
+        let parsed = parse_spec(fmt, i, &mut || match next(&mut ai) {
+            PArg::Int(v) => v as i32,
+            PArg::Str(_) => 0,
+        });
+        let Some((s, ni)) = parsed else {
             out.truncate(start);
             return false;
-        }
-        s.conv = fmt[i];
-        i += 1;
-        s.width = s.width.min(MAX_PAD);
-        s.prec = s.prec.map(|p| p.min(MAX_PAD));
+        };
+        i = ni;
         match s.conv {
             b'd' | b'i' | b'u' | b'o' | b'x' | b'X' => {
                 let v = match next(&mut ai) {
@@ -214,12 +262,7 @@ pub fn cprintf(out: &mut Vec<u8>, fmt: &[u8], args: &[PArg<'_>]) -> bool {
                     PArg::Str(b) => b,
                     PArg::Int(_) => b"(null)",
                 };
-                let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-                let mut b = &bytes[..end];
-                if let Some(p) = s.prec {
-                    b = &b[..p.min(b.len())];
-                }
-                pad_field(out, &s, b);
+                cprintf_str_spec(out, &s, bytes);
             }
             b'p' => {
                 let v = match next(&mut ai) {
@@ -266,22 +309,87 @@ pub fn cprintf(out: &mut Vec<u8>, fmt: &[u8], args: &[PArg<'_>]) -> bool {
                     out.extend_from_slice(p.to_string().as_bytes());
                 }
                 out.push(s.conv);
-                let _ = spec_start;
             }
         }
     }
     true
 }
 
+#[inline]
 fn pad_field(out: &mut Vec<u8>, s: &Spec, body: &[u8]) {
     let padn = s.width.saturating_sub(body.len());
-    if s.left {
+    if padn == 0 {
+        out.extend_from_slice(body);
+    } else if s.left {
         out.extend_from_slice(body);
         out.resize(out.len() + padn, b' ');
     } else {
         out.resize(out.len() + padn, b' ');
         out.extend_from_slice(body);
     }
+}
+
+const DEC_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Writes the decimal digits of `m` into the end of `buf` (two at a time); returns where
+/// they start.
+#[inline]
+pub(crate) fn decimal_into(buf: &mut [u8; 24], mut m: u64) -> usize {
+    let mut i = buf.len();
+    while m >= 100 {
+        let r = (m % 100) as usize * 2;
+        m /= 100;
+        i -= 2;
+        buf[i] = DEC_PAIRS[r];
+        buf[i + 1] = DEC_PAIRS[r + 1];
+    }
+    if m >= 10 {
+        let r = m as usize * 2;
+        i -= 2;
+        buf[i] = DEC_PAIRS[r];
+        buf[i + 1] = DEC_PAIRS[r + 1];
+    } else {
+        i -= 1;
+        buf[i] = b'0' + m as u8;
+    }
+    i
+}
+
+/// Writes the digits of `m` in `base` into the end of `buf`; returns where they start.
+#[inline]
+fn digits_into(buf: &mut [u8; 24], mut m: u64, base: u64, upper: bool) -> usize {
+    let mut i = buf.len();
+    match base {
+        10 => return decimal_into(buf, m),
+        16 => {
+            let table: &[u8; 16] = if upper {
+                b"0123456789ABCDEF"
+            } else {
+                b"0123456789abcdef"
+            };
+            loop {
+                i -= 1;
+                buf[i] = table[(m & 15) as usize];
+                m >>= 4;
+                if m == 0 {
+                    break;
+                }
+            }
+        }
+        _ => loop {
+            i -= 1;
+            buf[i] = b'0' + (m & 7) as u8;
+            m >>= 3;
+            if m == 0 {
+                break;
+            }
+        },
+    }
+    i
 }
 
 fn fmt_int(out: &mut Vec<u8>, s: &Spec, raw: u64) {
@@ -308,57 +416,63 @@ fn fmt_int(out: &mut Vec<u8>, s: &Spec, raw: u64) {
         b'x' | b'X' => 16,
         _ => 10,
     };
-    let mut digits: Vec<u8> = Vec::with_capacity(24);
+    let mut buf = [0u8; 24];
+    let mut at = buf.len();
     if !(s.prec == Some(0) && mag == 0) {
-        let mut m = mag;
-        let table: &[u8; 16] = if s.conv == b'X' {
-            b"0123456789ABCDEF"
-        } else {
-            b"0123456789abcdef"
-        };
-        loop {
-            digits.push(table[(m % base) as usize]);
-            m /= base;
-            if m == 0 {
-                break;
-            }
-        }
-        digits.reverse();
+        at = digits_into(&mut buf, mag, base, s.conv == b'X');
     }
-    if base == 8 && s.alt && digits.first() != Some(&b'0') {
-        digits.insert(0, b'0');
+    if base == 8 && s.alt && (at == buf.len() || buf[at] != b'0') {
+        at -= 1;
+        buf[at] = b'0';
+    }
+    let digits = &buf[at..];
+    // the common case: no sign, prefix, width or precision
+    if !neg
+        && s.width == 0
+        && s.prec.is_none()
+        && !(signed && (s.plus || s.space))
+        && !(base == 16 && s.alt)
+    {
+        out.extend_from_slice(digits);
+        return;
     }
     let zeros = s.prec.unwrap_or(0).saturating_sub(digits.len());
-    let mut prefix: Vec<u8> = Vec::new();
+    let mut prefix = [0u8; 2];
+    let mut np = 0;
     if signed {
         if neg {
-            prefix.push(b'-');
+            prefix[np] = b'-';
+            np += 1;
         } else if s.plus {
-            prefix.push(b'+');
+            prefix[np] = b'+';
+            np += 1;
         } else if s.space {
-            prefix.push(b' ');
+            prefix[np] = b' ';
+            np += 1;
         }
     }
     if base == 16 && s.alt && mag != 0 {
-        prefix.push(b'0');
-        prefix.push(s.conv);
+        prefix[np] = b'0';
+        prefix[np + 1] = s.conv;
+        np += 2;
     }
+    let prefix = &prefix[..np];
     let body = prefix.len() + zeros + digits.len();
     let padn = s.width.saturating_sub(body);
     if s.left {
-        out.extend_from_slice(&prefix);
+        out.extend_from_slice(prefix);
         out.resize(out.len() + zeros, b'0');
-        out.extend_from_slice(&digits);
+        out.extend_from_slice(digits);
         out.resize(out.len() + padn, b' ');
     } else if s.zero && s.prec.is_none() {
-        out.extend_from_slice(&prefix);
+        out.extend_from_slice(prefix);
         out.resize(out.len() + padn + zeros, b'0');
-        out.extend_from_slice(&digits);
+        out.extend_from_slice(digits);
     } else {
         out.resize(out.len() + padn, b' ');
-        out.extend_from_slice(&prefix);
+        out.extend_from_slice(prefix);
         out.resize(out.len() + zeros, b'0');
-        out.extend_from_slice(&digits);
+        out.extend_from_slice(digits);
     }
 }
 

@@ -71,6 +71,9 @@ pub struct FlagSym {
     pub value: String,
     /// The printed name.
     pub name: String,
+    /// `eval_flag(value)`, which libtraceevent recomputes for every record; it depends on the
+    /// text alone, so it is computed once here.
+    pub(crate) val: i64,
 }
 
 /// An atom: a number, a string literal or an identifier. `resolved` is libtraceevent's
@@ -80,13 +83,20 @@ pub struct FlagSym {
 pub(crate) struct Atom {
     pub text: String,
     pub resolved: OnceLock<u64>,
+    /// The text's number when it is one (`strtoull` gives non-zero or it starts with a
+    /// digit): parsed once instead of per record.
+    pub number: Option<u64>,
 }
 
 impl Atom {
     pub(crate) fn new(text: String) -> Atom {
+        let v = crate::cnum::strtoull(text.as_bytes(), 0);
+        let number =
+            (v != 0 || text.as_bytes().first().is_some_and(|c| c.is_ascii_digit())).then_some(v);
         Atom {
             text,
             resolved: OnceLock::new(),
+            number,
         }
     }
 }
@@ -757,7 +767,8 @@ impl<'a, 'f> Parser<'a, 'f> {
             let Some(name) = arg_eval(&b) else {
                 return ERR;
             };
-            list.push(FlagSym { value, name });
+            let val = super::eval::eval_flag(&value);
+            list.push(FlagSym { value, name, val });
             let t = self.lx.read_item();
             if !is(&t, Tok::Delim, ",") {
                 return t;

@@ -1,0 +1,388 @@
+//! The parallel report: trace-cmd's record loop split so that the expensive part, printing
+//! each line (print-format evaluation, printf, symbol lookups), runs on several threads while
+//! the output keeps trace-cmd's exact order and bytes.
+//!
+//! One thread runs [`super::Producer`] over the merged records in trace-cmd's order. It does
+//! everything that depends on that order: `-F` filters (which may look up comms), `--cpu`,
+//! `-I`/`-S`, the comm each line shows (the comm known *when that line is printed*: it is
+//! looked up and copied into the job), the comms the sched plugins learn, and every line whose
+//! printing changes or reads state (function plugin indents, func_repeats, function_graph leaf
+//! merging, `bprint`, char arrays under `-R`): those it prints itself, into the batch. The
+//! other records become [`Job`]s: where the record is (the mapped file, or an inflated chunk
+//! the batch keeps alive), its time, CPU, pid and comm. Worker threads print the jobs of a
+//! batch; the calling thread writes the batches in sequence. All channels are bounded, so
+//! memory stays bounded whatever the file size, and a write error (a closed pipe) stops the
+//! producer and workers at their next batch.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::{Mutex, OnceLock};
+
+use super::line::{self, LatencyFields, TimeFmt};
+use super::plugins::{Ctx, PluginOptions, Rec, State};
+use super::{write_prefix, write_unknown, EvInfo, Options, Out, Producer, ReportError, Sink};
+use crate::stream::{RecordHome, RecordHomeRef};
+use crate::tep::Tep;
+use crate::{Dialect, Endian};
+
+/// Longest comm a job carries; a longer one (possible in saved_cmdlines) makes the producer
+/// print the line itself.
+pub(super) const COMM_MAX: usize = 16;
+
+/// A comm copied into a job.
+#[derive(Clone, Copy)]
+pub(super) struct CommBuf {
+    len: u8,
+    bytes: [u8; COMM_MAX],
+}
+
+impl CommBuf {
+    pub(super) fn new(c: &[u8]) -> Self {
+        let mut bytes = [0u8; COMM_MAX];
+        bytes[..c.len()].copy_from_slice(c);
+        CommBuf {
+            len: c.len() as u8,
+            bytes,
+        }
+    }
+
+    fn get(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
+}
+
+/// One line of output: a record for a worker to print, or (`home == PRINTED`) bytes the
+/// producer already printed into the batch (`pre[at..at + len]`).
+pub(super) struct Job {
+    pub home: u32,
+    pub at: usize,
+    pub len: u32,
+    pub ts: u64,
+    pub cpu: u32,
+    pub missed: i64,
+    pub source: u32,
+    pub file: u32,
+    pub pid: i32,
+    /// Index of the event in its file's [`Tep::events`] order, `u32::MAX` if unknown.
+    pub evx: u32,
+    pub comm: CommBuf,
+}
+
+const PRINTED: u32 = u32::MAX;
+
+/// Records read before a batch is sent, however few lines it holds (see `run`).
+const SCAN_LIMIT: usize = 16384;
+
+/// Consecutive lines of output, in order.
+pub(super) struct Batch<'f> {
+    seq: u64,
+    homes: Vec<RecordHome<'f>>,
+    jobs: Vec<Job>,
+    /// Lines the producer printed.
+    pub pre: Vec<u8>,
+}
+
+impl<'f> Batch<'f> {
+    fn new(seq: u64, cap: usize) -> Self {
+        Batch {
+            seq,
+            homes: Vec::new(),
+            jobs: Vec::with_capacity(cap),
+            pre: Vec::new(),
+        }
+    }
+
+    /// Adds a job for the record at `home`.
+    pub(super) fn push(&mut self, mut job: Job, home: RecordHomeRef<'_, 'f>) {
+        // A batch spans a few chunks per CPU: a short search beats a reference count per
+        // record.
+        let k = match self.homes.iter().rposition(|h| h.same(&home)) {
+            Some(k) => k,
+            None => {
+                self.homes.push(home.to_owned());
+                self.homes.len() - 1
+            }
+        };
+        job.home = k as u32;
+        self.jobs.push(job);
+    }
+
+    /// Records that the producer printed `pre[start..]`.
+    pub(super) fn push_printed(&mut self, start: usize) {
+        self.jobs.push(Job {
+            home: PRINTED,
+            at: start,
+            len: (self.pre.len() - start) as u32,
+            ts: 0,
+            cpu: 0,
+            missed: 0,
+            source: 0,
+            file: 0,
+            pid: 0,
+            evx: u32::MAX,
+            comm: CommBuf::new(b""),
+        });
+    }
+}
+
+/// What one file's lines need.
+struct FileView<'t, 'a> {
+    tep: &'t Tep<'a>,
+    endian: Endian,
+    long_size: usize,
+    lat: LatencyFields,
+    time_fmt: TimeFmt,
+}
+
+/// What the workers read.
+pub(super) struct Shared<'t, 'a, 'o> {
+    files: Vec<FileView<'t, 'a>>,
+    prefixes: Vec<Option<String>>,
+    show_prefix: bool,
+    max_prefix: usize,
+    infos: &'o [Vec<OnceLock<EvInfo>>],
+    opts: &'o Options,
+    popts: &'o PluginOptions,
+}
+
+impl<'t, 'a, 'o> Shared<'t, 'a, 'o> {
+    pub(super) fn new(p: &Producer<'t, 'a, '_, 'o>) -> Self {
+        Shared {
+            files: p
+                .fstates
+                .iter()
+                .map(|st| FileView {
+                    tep: st.tep,
+                    endian: st.endian,
+                    long_size: st.long_size,
+                    lat: st.lat,
+                    time_fmt: st.time_fmt,
+                })
+                .collect(),
+            prefixes: p.handles.iter().map(|h| h.prefix.clone()).collect(),
+            show_prefix: p.show_prefix,
+            max_prefix: p.max_prefix,
+            infos: p.infos,
+            opts: p.opts,
+            popts: p.popts,
+        }
+    }
+}
+
+/// Prints the jobs of `b` into `out`, in order.
+fn print_batch(sh: &Shared<'_, '_, '_>, b: &Batch<'_>, out: &mut Vec<u8>, state: &mut State) {
+    for j in &b.jobs {
+        if j.home == PRINTED {
+            out.extend_from_slice(&b.pre[j.at..j.at + j.len as usize]);
+        } else {
+            print_job(sh, b, j, out, state);
+        }
+    }
+}
+
+/// One line, as [`Producer::step`] prints it for a record whose printing is order-free.
+fn print_job(
+    sh: &Shared<'_, '_, '_>,
+    b: &Batch<'_>,
+    j: &Job,
+    out: &mut Vec<u8>,
+    state: &mut State,
+) {
+    let opts = sh.opts;
+    let dialect = opts.dialect;
+    let f = &sh.files[j.file as usize];
+    let tail = &b.homes[j.home as usize].bytes()[j.at..];
+    let data = &tail[..j.len as usize];
+    if sh.show_prefix {
+        write_prefix(
+            out,
+            sh.prefixes[j.source as usize].as_deref(),
+            sh.max_prefix,
+        );
+    }
+    let start = out.len();
+    if j.missed > 0 {
+        let _ = writeln!(out, "CPU:{} [{} EVENTS DROPPED]", j.cpu, j.missed);
+    } else if j.missed < 0 {
+        let _ = writeln!(out, "CPU:{} [EVENTS DROPPED]", j.cpu);
+    }
+    match f.tep.event_at(j.evx as usize) {
+        Some(ev) if j.evx != u32::MAX => {
+            line::write_comm_pid_cpu(out, j.comm.get(), j.pid, j.cpu, opts.latency);
+            if opts.raw {
+                if dialect == Dialect::V3_3 || opts.latency {
+                    out.extend_from_slice(b"-0x");
+                    super::push_hex(out, f.lat.flags(f.endian, data) as u32 as u64);
+                }
+            } else if dialect == Dialect::V3_3 || opts.latency {
+                if !opts.latency {
+                    out.push(b' ');
+                }
+                f.lat.write(out, f.endian, data);
+            }
+            f.time_fmt.write_column(out, j.ts);
+            line::write_event_name(out, ev.name().as_bytes());
+            let evi = sh.infos[j.file as usize][j.evx as usize]
+                .get()
+                .expect("event info made by the producer");
+            if opts.raw || evi.print_raw {
+                f.tep.print_raw_fields_checked(&ev, tail, data.len(), out);
+            } else {
+                let mut pretty = true;
+                if let Some(hd) = &evi.handler {
+                    let ctx = Ctx {
+                        endian: f.endian,
+                        long_size: f.long_size,
+                        syms: f.tep,
+                        dialect,
+                        opts: sh.popts,
+                    };
+                    let rec = Rec {
+                        cpu: j.cpu,
+                        ts: j.ts,
+                        data,
+                    };
+                    let tf = f.time_fmt;
+                    pretty = hd.print(&ctx, state, None, &rec, out, &|b: &mut Vec<u8>, t| {
+                        tf.write(b, t)
+                    });
+                }
+                if pretty {
+                    f.tep.print_pretty_in(&ev, tail, data.len(), out);
+                }
+            }
+        }
+        _ => {
+            let mut l = Vec::new();
+            write_unknown(&mut l, opts, f.lat.flags(f.endian, data));
+            out.extend_from_slice(&l);
+        }
+    }
+    if out.len() > start && out.last() == Some(&b'\n') {
+        out.pop();
+    }
+    if let Some(z) = memchr::memchr(0, &out[start..]) {
+        out.truncate(start + z);
+    }
+    out.push(b'\n');
+}
+
+/// Runs the report loop of `p` with `threads` printing threads and batches of `batch`
+/// lines, writing to `o`. Returns the producer (for its warnings and `-w` state) and how its
+/// pass ended.
+#[allow(clippy::type_complexity)]
+pub(super) fn run<'t, 'a, 'f, 'o>(
+    mut p: Producer<'t, 'a, 'f, 'o>,
+    sh: &Shared<'t, 'a, 'o>,
+    threads: usize,
+    batch: usize,
+    o: &mut Out<'_>,
+) -> Result<(Producer<'t, 'a, 'f, 'o>, Result<(), ReportError>), ReportError>
+where
+    'f: 't,
+{
+    let batch = batch.max(1);
+    let depth = threads * 2;
+    let stop = AtomicBool::new(false);
+    let (work_tx, work_rx) = sync_channel::<Batch<'f>>(depth);
+    let (done_tx, done_rx) = sync_channel::<(u64, Vec<u8>)>(depth);
+    let work_rx: Mutex<Receiver<Batch<'f>>> = Mutex::new(work_rx);
+    let (spare_tx, spare_rx) = sync_channel::<Vec<u8>>(depth * 2);
+    let spare_rx = Mutex::new(spare_rx);
+    std::thread::scope(|s| {
+        let stop = &stop;
+        let producer = s.spawn(move || {
+            let mut seq = 0u64;
+            let mut result = Ok(());
+            let mut scratch = Vec::new();
+            loop {
+                let mut b = Batch::new(seq, batch);
+                let mut more = true;
+                // A batch also goes out after this many records read, printed or not: where
+                // a filter drops most records, a batch must not hold records so far behind
+                // the reader that their pages were given back (the printing threads would
+                // fault them in again, and keep them).
+                let mut budget = SCAN_LIMIT;
+                while b.jobs.len() < batch && budget > 0 {
+                    budget -= 1;
+                    match p.step(&mut scratch, &mut io::sink(), &mut Sink::Batch(&mut b)) {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            more = false;
+                            break;
+                        }
+                        Err(e) => {
+                            result = Err(e);
+                            more = false;
+                            break;
+                        }
+                    }
+                }
+                if !b.jobs.is_empty() {
+                    if work_tx.send(b).is_err() {
+                        break;
+                    }
+                    seq += 1;
+                }
+                if !more || stop.load(Ordering::Relaxed) {
+                    break;
+                }
+            }
+            drop(work_tx);
+            (p, result)
+        });
+        for _ in 0..threads {
+            let done_tx = done_tx.clone();
+            let work_rx = &work_rx;
+            let spare_rx = &spare_rx;
+            s.spawn(move || {
+                let mut state = State::default();
+                loop {
+                    let next = work_rx.lock().map(|rx| rx.recv());
+                    let Ok(Ok(b)) = next else { break };
+                    let mut out = spare_rx
+                        .lock()
+                        .ok()
+                        .and_then(|rx| rx.try_recv().ok())
+                        .unwrap_or_default();
+                    out.clear();
+                    print_batch(sh, &b, &mut out, &mut state);
+                    let seq = b.seq;
+                    drop(b);
+                    if done_tx.send((seq, out)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        // This thread writes the batches in sequence.
+        let mut written: io::Result<()> = o.flush();
+        let mut pending: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+        let mut next = 0u64;
+        if written.is_ok() {
+            'recv: for (seq, buf) in done_rx.iter() {
+                pending.insert(seq, buf);
+                while let Some(buf) = pending.remove(&next) {
+                    next += 1;
+                    if let Err(e) = o.w.write_all(&buf) {
+                        written = Err(e);
+                        break 'recv;
+                    }
+                    let _ = spare_tx.try_send(buf);
+                }
+            }
+        }
+        if written.is_err() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        // Closing the channels ends the workers and then the producer.
+        drop(done_rx);
+        drop(spare_tx);
+        let (p, result) = producer.join().expect("report producer thread");
+        written?;
+        Ok((p, result))
+    })
+}
