@@ -229,13 +229,35 @@ fn scan_line(line: &[u8]) -> Option<Line> {
     Some(scan_names(line, addr, ty, i))
 }
 
+/// The index of the first space (C `isspace`) in `line` at or after `i`, or its length.
+/// Names are most of the text, so they are scanned eight bytes at a time for a byte below
+/// 0x21 (all spaces are): the lowest flagged byte of the subtraction trick is exact, and a
+/// flagged control byte that is not a space resumes the scan after it.
+fn space_at(line: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    while let Some(chunk) = line.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let m = x.wrapping_sub(ONES * 0x21) & !x & (ONES * 0x80);
+        if m == 0 {
+            i += 8;
+            continue;
+        }
+        let j = i + (m.trailing_zeros() / 8) as usize;
+        if is_space(line[j]) {
+            return j;
+        }
+        i = j + 1;
+    }
+    while i < line.len() && !is_space(line[i]) {
+        i += 1;
+    }
+    i
+}
+
 /// The rest of a line from the name's first byte (not a space) at `func_start`.
 fn scan_names(line: &[u8], addr: u64, ty: u8, func_start: usize) -> Line {
     let n = line.len();
-    let mut i = func_start;
-    while i < n && !is_space(line[i]) {
-        i += 1;
-    }
+    let i = space_at(line, func_start);
     let func_end = i;
     let mut module = None;
     if i < n && line[i] == b'\t' && i + 1 < n && line[i + 1] == b'[' {
@@ -245,9 +267,7 @@ fn scan_names(line: &[u8], addr: u64, ty: u8, func_start: usize) -> Line {
             k += 1;
         }
         let ws = k;
-        while k < n && !is_space(line[k]) {
-            k += 1;
-        }
+        k = space_at(line, k);
         if k > ws {
             module = Some((mod_start, k - 1));
         }
@@ -456,6 +476,23 @@ ffffffff81002000 t $x.1\nffffffff81003000 t bar\nzzz line\nffffffff81004000 t af
         assert_eq!(names, ["_text", "startup_64", "foo", "bar"]);
         assert_eq!(k.symbols()[2].module, Some("ext4"));
         assert_eq!(k.symbols()[3].module, None);
+    }
+
+    #[test]
+    fn space_scan() {
+        for (t, want) in [
+            (&b"abcdefghijklmnop"[..], 16),
+            (b"abcdefgh\tijk", 8),
+            (b"abc\x01def\x02gh ij", 10),
+            (b"a\x7f\xa1\xffbcdefghij\rk", 13),
+            (b"abcdefghijklmn\x0bo", 14),
+            (b"", 0),
+        ] {
+            assert_eq!(space_at(t, 0), want, "{t:?}");
+            let slow = t.iter().position(|&b| is_space(b)).unwrap_or(t.len());
+            assert_eq!(space_at(t, 0), slow);
+        }
+        assert_eq!(space_at(b"ab cdefghijkl mn", 3), 13);
     }
 
     #[test]
