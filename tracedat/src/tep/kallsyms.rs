@@ -107,6 +107,39 @@ impl<'a> Parsed<'a> {
         }
     }
 
+    /// Scans the lines of `raw[from..to]` into `entries`; true if a line that does not scan
+    /// ended it.
+    fn parse_lines(&mut self, from: usize, to: usize) -> bool {
+        let text = &self.raw[..to];
+        let mut start = from;
+        while start < to {
+            let end = memchr::memchr(b'\n', &text[start..]).map_or(to, |e| start + e);
+            let line = &text[start..end];
+            let base = start;
+            start = end + 1;
+            if line.is_empty() {
+                continue;
+            }
+            let Some(l) = scan_line(line) else {
+                return true;
+            };
+            if line[l.name.0] == b'$' || l.ty == b'A' || l.ty == b'a' {
+                continue;
+            }
+            let name = self.span(base + l.name.0..base + l.name.1);
+            let module = match l.module {
+                Some((a, b)) => self.span(base + a..base + b),
+                None => NO_MODULE,
+            };
+            self.entries.push(Entry {
+                addr: l.addr,
+                name,
+                module,
+            });
+        }
+        false
+    }
+
     /// A span for `base[r]`, converted into the side list when not valid UTF-8 there.
     fn span(&mut self, r: std::ops::Range<usize>) -> Span {
         let ok = match self.text {
@@ -127,6 +160,66 @@ impl<'a> Parsed<'a> {
             }
         }
     }
+}
+
+/// Texts at least this long are parsed in two halves at once: the parse is on start-up's
+/// critical path (the event formats are read meanwhile on the main thread and are done
+/// first), and a full kallsyms is several MB.
+const PARALLEL_AT: usize = 1 << 20;
+
+/// Parses the KALLSYMS text, the second half of it on another thread when it is at least
+/// `parallel_at` bytes long.
+fn parse_text(raw: &[u8], parallel_at: usize) -> Parsed<'_> {
+    // the section is read into a NUL-terminated buffer
+    let raw = match memchr::memchr(0, raw) {
+        Some(z) => &raw[..z],
+        None => raw,
+    };
+    let text = std::str::from_utf8(raw).ok();
+    let part = |from: usize, to: usize| {
+        let mut p = Parsed {
+            entries: Vec::with_capacity((to - from) / 44),
+            text,
+            raw,
+            owned: Vec::new(),
+        };
+        let stopped = p.parse_lines(from, to);
+        (p, stopped)
+    };
+    // split right after a newline, so both halves see whole lines
+    let mid = if raw.len() >= parallel_at.max(1) {
+        memchr::memchr(b'\n', &raw[raw.len() / 2..]).map(|e| raw.len() / 2 + e + 1)
+    } else {
+        None
+    };
+    let Some(mid) = mid else {
+        let (mut p, _) = part(0, raw.len());
+        p.entries.shrink_to_fit();
+        return p;
+    };
+    let ((mut p, stopped), second) = std::thread::scope(|s| {
+        let second = s.spawn(|| part(mid, raw.len()));
+        (part(0, mid), second.join())
+    });
+    // a line that does not scan ends the parse: the second half counts only without one
+    if !stopped {
+        let (q, _) = second.unwrap_or_else(|e| std::panic::resume_unwind(e));
+        let base = p.owned.len() as u32;
+        let rebase = |mut sp: Span| {
+            if sp.len == OWNED {
+                sp.off += base;
+            }
+            sp
+        };
+        p.entries.extend(q.entries.iter().map(|e| Entry {
+            addr: e.addr,
+            name: rebase(e.name),
+            module: rebase(e.module),
+        }));
+        p.owned.extend(q.owned);
+    }
+    p.entries.shrink_to_fit();
+    p
 }
 
 /// The symbol table: parsed on first use.
@@ -291,45 +384,8 @@ impl<'a> Kallsyms<'a> {
     }
 
     fn parsed(&self) -> &Parsed<'a> {
-        self.parsed.get_or_init(|| {
-            // the section is read into a NUL-terminated buffer
-            let text = match memchr::memchr(0, self.text) {
-                Some(z) => &self.text[..z],
-                None => self.text,
-            };
-            let mut p = Parsed {
-                entries: Vec::with_capacity(text.len() / 44),
-                text: std::str::from_utf8(text).ok(),
-                raw: text,
-                owned: Vec::new(),
-            };
-            let mut start = 0;
-            while start < text.len() {
-                let end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |e| start + e);
-                let line = &text[start..end];
-                let base = start;
-                start = end + 1;
-                if line.is_empty() {
-                    continue;
-                }
-                let Some(l) = scan_line(line) else { break };
-                if line[l.name.0] == b'$' || l.ty == b'A' || l.ty == b'a' {
-                    continue;
-                }
-                let name = p.span(base + l.name.0..base + l.name.1);
-                let module = match l.module {
-                    Some((a, b)) => p.span(base + a..base + b),
-                    None => NO_MODULE,
-                };
-                p.entries.push(Entry {
-                    addr: l.addr,
-                    name,
-                    module,
-                });
-            }
-            p.entries.shrink_to_fit();
-            p
-        })
+        self.parsed
+            .get_or_init(|| parse_text(self.text, PARALLEL_AT))
     }
 
     /// The symbols in registration (file) order.
@@ -476,6 +532,44 @@ ffffffff81002000 t $x.1\nffffffff81003000 t bar\nzzz line\nffffffff81004000 t af
         assert_eq!(names, ["_text", "startup_64", "foo", "bar"]);
         assert_eq!(k.symbols()[2].module, Some("ext4"));
         assert_eq!(k.symbols()[3].module, None);
+    }
+
+    #[test]
+    fn halves_parse_like_one() {
+        let mut t = Vec::new();
+        for i in 0..400u64 {
+            let name: &[u8] = match i % 7 {
+                0 => b"bad\xffname",
+                3 => b"$skip",
+                _ => b"sym",
+            };
+            let addr = 0xffffffff81000000 + (i * 37) % 1000;
+            t.extend_from_slice(format!("{addr:016x} t ").as_bytes());
+            t.extend_from_slice(name);
+            if i % 5 == 0 {
+                t.extend_from_slice(b"\t[m\xc3");
+            }
+            t.extend_from_slice(b"\n\n");
+        }
+        let names = |p: &Parsed| -> Vec<(u64, String, Option<String>)> {
+            p.entries
+                .iter()
+                .map(|e| {
+                    let s = p.sym(e);
+                    (s.addr, s.name.to_string(), s.module.map(str::to_string))
+                })
+                .collect()
+        };
+        let one = parse_text(&t, usize::MAX);
+        assert_eq!(one.entries.len(), 400 - 57);
+        assert_eq!(names(&parse_text(&t, 0)), names(&one));
+        // a bad line in the first half ends the parse there
+        let bad = t.len() / 4;
+        let nl = bad + t[bad..].iter().position(|&b| b == b'\n').unwrap();
+        t.splice(nl + 1..nl + 1, b"zzz\n".iter().copied());
+        let one = parse_text(&t, usize::MAX);
+        assert!(one.entries.len() < 150);
+        assert_eq!(names(&parse_text(&t, 0)), names(&one));
     }
 
     #[test]
