@@ -11,6 +11,11 @@
 //! (`addr == start`, or `start < addr < next start`; the entry after the last one has address
 //! 0, so addresses past the last symbol only match it exactly). Aliases at one address
 //! therefore resolve to the same name libtraceevent picks.
+//!
+//! The table is compact because a trace.dat's kallsyms has 100k+ symbols: each symbol is an
+//! address and the offsets of its name and module in the KALLSYMS text (which the table
+//! borrows), 24 bytes instead of an owned name. Names that are not valid UTF-8 (never seen in
+//! practice, but the text is untrusted) are converted lossily into a side list.
 
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -30,6 +35,14 @@ pub struct Symbol<'a> {
     pub module: Option<Cow<'a, str>>,
 }
 
+/// A symbol found by [`Kallsyms::find`], borrowed from the table.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SymRef<'s> {
+    pub(crate) addr: u64,
+    pub(crate) name: &'s str,
+    pub(crate) module: Option<&'s str>,
+}
+
 const FIND_CACHE: usize = 256;
 
 thread_local! {
@@ -38,11 +51,181 @@ thread_local! {
         const { [const { Cell::new((0, 0, 0)) }; FIND_CACHE] };
 }
 
+/// Where a name is: bytes `off..off + len` of the text, or (when `len` is `OWNED`) entry
+/// `off` of the side list of lossily converted names.
+#[derive(Clone, Copy)]
+struct Span {
+    off: u32,
+    len: u32,
+}
+
+const OWNED: u32 = u32::MAX;
+const NO_MODULE: Span = Span {
+    off: 0,
+    len: OWNED - 1,
+};
+
+#[derive(Clone, Copy)]
+struct Entry {
+    addr: u64,
+    name: Span,
+    module: Span,
+}
+
+struct Parsed<'a> {
+    /// In registration (file) order.
+    entries: Vec<Entry>,
+    /// The text when it is valid UTF-8 as a whole: names are sliced from it unchecked by
+    /// a per-name validation.
+    text: Option<&'a str>,
+    raw: &'a [u8],
+    owned: Vec<Box<str>>,
+}
+
+impl<'a> Parsed<'a> {
+    fn str_of(&self, s: Span) -> Option<&str> {
+        if s.len == OWNED {
+            Some(&self.owned[s.off as usize])
+        } else if s.len == NO_MODULE.len {
+            None
+        } else {
+            let r = s.off as usize..(s.off + s.len) as usize;
+            // a valid text sliced on ASCII-whitespace boundaries: only a module cut before
+            // its last byte can split a character, and that went to the side list
+            Some(match self.text {
+                Some(t) => &t[r],
+                None => std::str::from_utf8(&self.raw[r]).unwrap_or(""),
+            })
+        }
+    }
+
+    fn sym(&self, e: &Entry) -> SymRef<'_> {
+        SymRef {
+            addr: e.addr,
+            name: self.str_of(e.name).unwrap_or(""),
+            module: self.str_of(e.module),
+        }
+    }
+
+    /// Scans the lines of `raw[from..to]` into `entries`; true if a line that does not scan
+    /// ended it.
+    fn parse_lines(&mut self, from: usize, to: usize) -> bool {
+        let text = &self.raw[..to];
+        let mut start = from;
+        while start < to {
+            let end = memchr::memchr(b'\n', &text[start..]).map_or(to, |e| start + e);
+            let line = &text[start..end];
+            let base = start;
+            start = end + 1;
+            if line.is_empty() {
+                continue;
+            }
+            let Some(l) = scan_line(line) else {
+                return true;
+            };
+            if line[l.name.0] == b'$' || l.ty == b'A' || l.ty == b'a' {
+                continue;
+            }
+            let name = self.span(base + l.name.0..base + l.name.1);
+            let module = match l.module {
+                Some((a, b)) => self.span(base + a..base + b),
+                None => NO_MODULE,
+            };
+            self.entries.push(Entry {
+                addr: l.addr,
+                name,
+                module,
+            });
+        }
+        false
+    }
+
+    /// A span for `base[r]`, converted into the side list when not valid UTF-8 there.
+    fn span(&mut self, r: std::ops::Range<usize>) -> Span {
+        let ok = match self.text {
+            Some(t) => t.is_char_boundary(r.start) && t.is_char_boundary(r.end),
+            None => std::str::from_utf8(&self.raw[r.clone()]).is_ok(),
+        };
+        if ok && r.end - r.start < NO_MODULE.len as usize {
+            Span {
+                off: r.start as u32,
+                len: (r.end - r.start) as u32,
+            }
+        } else {
+            let s = String::from_utf8_lossy(&self.raw[r]).into_owned();
+            self.owned.push(s.into_boxed_str());
+            Span {
+                off: (self.owned.len() - 1) as u32,
+                len: OWNED,
+            }
+        }
+    }
+}
+
+/// Texts at least this long are parsed in two halves at once: the parse is on start-up's
+/// critical path (the event formats are read meanwhile on the main thread and are done
+/// first), and a full kallsyms is several MB.
+const PARALLEL_AT: usize = 1 << 20;
+
+/// Parses the KALLSYMS text, the second half of it on another thread when it is at least
+/// `parallel_at` bytes long.
+fn parse_text(raw: &[u8], parallel_at: usize) -> Parsed<'_> {
+    // the section is read into a NUL-terminated buffer
+    let raw = match memchr::memchr(0, raw) {
+        Some(z) => &raw[..z],
+        None => raw,
+    };
+    let text = std::str::from_utf8(raw).ok();
+    let part = |from: usize, to: usize| {
+        let mut p = Parsed {
+            entries: Vec::with_capacity((to - from) / 44),
+            text,
+            raw,
+            owned: Vec::new(),
+        };
+        let stopped = p.parse_lines(from, to);
+        (p, stopped)
+    };
+    // split right after a newline, so both halves see whole lines
+    let mid = if raw.len() >= parallel_at.max(1) {
+        memchr::memchr(b'\n', &raw[raw.len() / 2..]).map(|e| raw.len() / 2 + e + 1)
+    } else {
+        None
+    };
+    let Some(mid) = mid else {
+        let (mut p, _) = part(0, raw.len());
+        p.entries.shrink_to_fit();
+        return p;
+    };
+    let ((mut p, stopped), second) = std::thread::scope(|s| {
+        let second = s.spawn(|| part(mid, raw.len()));
+        (part(0, mid), second.join())
+    });
+    // a line that does not scan ends the parse: the second half counts only without one
+    if !stopped {
+        let (q, _) = second.unwrap_or_else(|e| std::panic::resume_unwind(e));
+        let base = p.owned.len() as u32;
+        let rebase = |mut sp: Span| {
+            if sp.len == OWNED {
+                sp.off += base;
+            }
+            sp
+        };
+        p.entries.extend(q.entries.iter().map(|e| Entry {
+            addr: e.addr,
+            name: rebase(e.name),
+            module: rebase(e.module),
+        }));
+        p.owned.extend(q.owned);
+    }
+    p.entries.shrink_to_fit();
+    p
+}
+
 /// The symbol table: parsed on first use.
 pub(crate) struct Kallsyms<'a> {
     text: &'a [u8],
-    /// In registration (file) order.
-    parsed: OnceLock<Vec<Symbol<'a>>>,
+    parsed: OnceLock<Parsed<'a>>,
     /// Indexes into `parsed`, in libtraceevent's `func_map` order.
     sorted: OnceLock<(Vec<u32>, Vec<u64>, u64)>,
     /// libtraceevent builds `func_map` on the first address lookup; before that, a name is
@@ -50,18 +233,39 @@ pub(crate) struct Kallsyms<'a> {
     map_built: AtomicBool,
 }
 
-fn lossy(b: &[u8]) -> Cow<'_, str> {
-    // symbol names are ASCII: the plain check is faster than the lossy chunker
-    match std::str::from_utf8(b) {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => String::from_utf8_lossy(b),
-    }
+/// One scanned line: the address, the type letter and the name and module ranges (of the
+/// line).
+struct Line {
+    addr: u64,
+    ty: u8,
+    name: (usize, usize),
+    module: Option<(usize, usize)>,
 }
 
 /// Scans one line like libtraceevent's sscanf. `None` ends the parse.
-fn scan_line(line: &[u8]) -> Option<Option<Symbol<'_>>> {
-    let mut i = 0;
+fn scan_line(line: &[u8]) -> Option<Line> {
     let n = line.len();
+    // the layout /proc/kallsyms always has: 16 hex digits, a space, the type, a space
+    if n > 19 && line[16] == b' ' && line[18] == b' ' && !is_space(line[17]) {
+        let mut addr = 0u64;
+        let mut hex = true;
+        for &c in &line[..16] {
+            let d = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                b'A'..=b'F' => c - b'A' + 10,
+                _ => {
+                    hex = false;
+                    break;
+                }
+            };
+            addr = (addr << 4) | d as u64;
+        }
+        if hex && !is_space(line[19]) {
+            return Some(scan_names(line, addr, line[17], 19));
+        }
+    }
+    let mut i = 0;
     while i < n && is_space(line[i]) {
         i += 1;
     }
@@ -78,8 +282,15 @@ fn scan_line(line: &[u8]) -> Option<Option<Symbol<'_>>> {
     }
     let ds = j;
     let mut addr: u64 = 0;
-    while j < lim && line[j].is_ascii_hexdigit() {
-        addr = (addr << 4) | (line[j] as char).to_digit(16).unwrap_or(0) as u64;
+    while j < lim {
+        let c = line[j];
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => break,
+        };
+        addr = (addr << 4) | d as u64;
         j += 1;
     }
     if j == ds {
@@ -100,18 +311,46 @@ fn scan_line(line: &[u8]) -> Option<Option<Symbol<'_>>> {
     if i >= n {
         return None;
     }
-    let ch = line[i];
+    let ty = line[i];
     i += 1;
     while i < n && is_space(line[i]) {
         i += 1;
     }
-    let func_start = i;
-    while i < n && !is_space(line[i]) {
-        i += 1;
-    }
-    if i == func_start {
+    if i >= n || is_space(line[i]) {
         return None;
     }
+    Some(scan_names(line, addr, ty, i))
+}
+
+/// The index of the first space (C `isspace`) in `line` at or after `i`, or its length.
+/// Names are most of the text, so they are scanned eight bytes at a time for a byte below
+/// 0x21 (all spaces are): the lowest flagged byte of the subtraction trick is exact, and a
+/// flagged control byte that is not a space resumes the scan after it.
+fn space_at(line: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    while let Some(chunk) = line.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let m = x.wrapping_sub(ONES * 0x21) & !x & (ONES * 0x80);
+        if m == 0 {
+            i += 8;
+            continue;
+        }
+        let j = i + (m.trailing_zeros() / 8) as usize;
+        if is_space(line[j]) {
+            return j;
+        }
+        i = j + 1;
+    }
+    while i < line.len() && !is_space(line[i]) {
+        i += 1;
+    }
+    i
+}
+
+/// The rest of a line from the name's first byte (not a space) at `func_start`.
+fn scan_names(line: &[u8], addr: u64, ty: u8, func_start: usize) -> Line {
+    let n = line.len();
+    let i = space_at(line, func_start);
     let func_end = i;
     let mut module = None;
     if i < n && line[i] == b'\t' && i + 1 < n && line[i + 1] == b'[' {
@@ -121,22 +360,17 @@ fn scan_line(line: &[u8]) -> Option<Option<Symbol<'_>>> {
             k += 1;
         }
         let ws = k;
-        while k < n && !is_space(line[k]) {
-            k += 1;
-        }
+        k = space_at(line, k);
         if k > ws {
-            module = Some(lossy(&line[mod_start..k - 1]));
+            module = Some((mod_start, k - 1));
         }
     }
-    let func = &line[func_start..func_end];
-    if func[0] == b'$' || ch == b'A' || ch == b'a' {
-        return Some(None);
-    }
-    Some(Some(Symbol {
+    Line {
         addr,
-        name: lossy(func),
+        ty,
+        name: (func_start, func_end),
         module,
-    }))
+    }
 }
 
 impl<'a> Kallsyms<'a> {
@@ -149,23 +383,16 @@ impl<'a> Kallsyms<'a> {
         }
     }
 
-    pub(crate) fn symbols(&self) -> &[Symbol<'a>] {
-        self.parsed.get_or_init(|| {
-            // the section is read into a NUL-terminated buffer
-            let text = match memchr::memchr(0, self.text) {
-                Some(z) => &self.text[..z],
-                None => self.text,
-            };
-            let mut v = Vec::with_capacity(text.len() / 40);
-            for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-                match scan_line(line) {
-                    None => break,
-                    Some(Some(s)) => v.push(s),
-                    Some(None) => {}
-                }
-            }
-            v
-        })
+    fn parsed(&self) -> &Parsed<'a> {
+        self.parsed
+            .get_or_init(|| parse_text(self.text, PARALLEL_AT))
+    }
+
+    /// The symbols in registration (file) order.
+    #[cfg(test)]
+    fn symbols(&self) -> Vec<SymRef<'_>> {
+        let p = self.parsed();
+        p.entries.iter().map(|e| p.sym(e)).collect()
     }
 
     fn map(&self) -> &[u32] {
@@ -188,25 +415,29 @@ impl<'a> Kallsyms<'a> {
     fn sorted_arrays(&self) -> &(Vec<u32>, Vec<u64>, u64) {
         self.sorted.get_or_init(|| {
             static GENERATION: AtomicU64 = AtomicU64::new(1);
-            let syms = self.symbols();
-            let mut keyed: Vec<(u64, u32)> = (0..syms.len() as u32)
-                .rev()
-                .map(|i| (syms[i as usize].addr, i))
+            let entries = &self.parsed().entries;
+            // glibc's stable merge sort of the list in reverse file order is the order by
+            // address, then by file position descending; the keys are unique, and the
+            // run-merging sort is quick on kallsyms' long address-ordered runs
+            let mut keyed: Vec<(u64, u32)> = entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e.addr, !(i as u32)))
                 .collect();
-            // stable, like glibc's merge sort
-            keyed.sort_by_key(|e| e.0);
-            let idx: Vec<u32> = keyed.iter().map(|e| e.1).collect();
-            let mut addrs: Vec<u64> = keyed.iter().map(|e| e.0).collect();
+            keyed.sort();
+            let idx: Vec<u32> = keyed.iter().map(|e| !e.1).collect();
+            let mut addrs: Vec<u64> = Vec::with_capacity(keyed.len() + 1);
+            addrs.extend(keyed.iter().map(|e| e.0));
             addrs.push(0);
             (idx, addrs, GENERATION.fetch_add(1, Ordering::Relaxed))
         })
     }
 
-    /// libtraceevent's `find_func()`: the symbol containing `addr`, as an index into
-    /// [`Kallsyms::symbols`], and the index of the next one in address order.
-    pub(crate) fn find(&self, addr: u64) -> Option<(&Symbol<'a>, u64)> {
+    /// libtraceevent's `find_func()`: the symbol containing `addr`, and the address of the
+    /// next one in address order.
+    pub(crate) fn find(&self, addr: u64) -> Option<(SymRef<'_>, u64)> {
         let (map, addrs, generation) = self.sorted_map();
-        let syms = self.symbols();
+        let p = self.parsed();
         // Traces hit the same few thousand addresses (call sites, handlers) millions of
         // times: a small per-thread cache of bisection results, keyed by this table's
         // generation so that another table never sees them.
@@ -227,7 +458,7 @@ impl<'a> Kallsyms<'a> {
             return None;
         }
         let idx = idx as usize;
-        Some((&syms[map[idx] as usize], addrs[idx + 1]))
+        Some((p.sym(&p.entries[map[idx] as usize]), addrs[idx + 1]))
     }
 
     /// glibc's bsearch with libtraceevent's comparator: the index in `func_map` or
@@ -256,25 +487,34 @@ impl<'a> Kallsyms<'a> {
 
     /// `test_for_symbol()`: the address of the symbol named `name` (0 if none).
     pub(crate) fn address_of(&self, name: &str) -> u64 {
-        let syms = self.symbols();
+        let p = self.parsed();
         if self.map_built.load(Ordering::Relaxed) {
-            let map = self.map();
-            map.iter()
-                .map(|&i| &syms[i as usize])
+            self.map()
+                .iter()
+                .map(|&i| p.sym(&p.entries[i as usize]))
                 .find(|s| s.name == name)
                 .map_or(0, |s| s.addr)
         } else {
-            syms.iter()
+            p.entries
+                .iter()
                 .rev()
+                .map(|e| p.sym(e))
                 .find(|s| s.name == name)
                 .map_or(0, |s| s.addr)
         }
     }
 
     /// The symbols in libtraceevent's `func_map` order (`tep_print_funcs`, `report -f`).
-    pub(crate) fn in_map_order(&self) -> impl Iterator<Item = &Symbol<'a>> {
-        let syms = self.symbols();
-        self.map().iter().map(move |&i| &syms[i as usize])
+    pub(crate) fn in_map_order(&self) -> impl Iterator<Item = Symbol<'_>> {
+        let p = self.parsed();
+        self.map().iter().map(move |&i| {
+            let s = p.sym(&p.entries[i as usize]);
+            Symbol {
+                addr: s.addr,
+                name: Cow::Borrowed(s.name),
+                module: s.module.map(Cow::Borrowed),
+            }
+        })
     }
 }
 
@@ -288,9 +528,82 @@ mod tests {
 ffffffff81001000 t foo\t[ext4]\n0000000000000000 A fixed_percpu_data\n\
 ffffffff81002000 t $x.1\nffffffff81003000 t bar\nzzz line\nffffffff81004000 t after\n";
         let k = Kallsyms::new(t);
-        let names: Vec<&str> = k.symbols().iter().map(|s| &*s.name).collect();
+        let names: Vec<&str> = k.symbols().iter().map(|s| s.name).collect();
         assert_eq!(names, ["_text", "startup_64", "foo", "bar"]);
-        assert_eq!(k.symbols()[2].module.as_deref(), Some("ext4"));
+        assert_eq!(k.symbols()[2].module, Some("ext4"));
+        assert_eq!(k.symbols()[3].module, None);
+    }
+
+    #[test]
+    fn halves_parse_like_one() {
+        let mut t = Vec::new();
+        for i in 0..400u64 {
+            let name: &[u8] = match i % 7 {
+                0 => b"bad\xffname",
+                3 => b"$skip",
+                _ => b"sym",
+            };
+            let addr = 0xffffffff81000000 + (i * 37) % 1000;
+            t.extend_from_slice(format!("{addr:016x} t ").as_bytes());
+            t.extend_from_slice(name);
+            if i % 5 == 0 {
+                t.extend_from_slice(b"\t[m\xc3");
+            }
+            t.extend_from_slice(b"\n\n");
+        }
+        let names = |p: &Parsed| -> Vec<(u64, String, Option<String>)> {
+            p.entries
+                .iter()
+                .map(|e| {
+                    let s = p.sym(e);
+                    (s.addr, s.name.to_string(), s.module.map(str::to_string))
+                })
+                .collect()
+        };
+        let one = parse_text(&t, usize::MAX);
+        assert_eq!(one.entries.len(), 400 - 57);
+        assert_eq!(names(&parse_text(&t, 0)), names(&one));
+        // a bad line in the first half ends the parse there
+        let bad = t.len() / 4;
+        let nl = bad + t[bad..].iter().position(|&b| b == b'\n').unwrap();
+        t.splice(nl + 1..nl + 1, b"zzz\n".iter().copied());
+        let one = parse_text(&t, usize::MAX);
+        assert!(one.entries.len() < 150);
+        assert_eq!(names(&parse_text(&t, 0)), names(&one));
+    }
+
+    #[test]
+    fn space_scan() {
+        for (t, want) in [
+            (&b"abcdefghijklmnop"[..], 16),
+            (b"abcdefgh\tijk", 8),
+            (b"abc\x01def\x02gh ij", 10),
+            (b"a\x7f\xa1\xffbcdefghij\rk", 13),
+            (b"abcdefghijklmn\x0bo", 14),
+            (b"", 0),
+        ] {
+            assert_eq!(space_at(t, 0), want, "{t:?}");
+            let slow = t.iter().position(|&b| is_space(b)).unwrap_or(t.len());
+            assert_eq!(space_at(t, 0), slow);
+        }
+        assert_eq!(space_at(b"ab cdefghijkl mn", 3), 13);
+    }
+
+    #[test]
+    fn invalid_utf8_names_are_lossy() {
+        // a name with an invalid byte, and a module cut inside a two-byte character
+        let t = b"ffffffff81000000 T a\xffb\nffffffff81001000 t foo\t[m\xc3\xa9\nffffffff81002000 t ok\t[x]\n";
+        let k = Kallsyms::new(t);
+        let s = k.symbols();
+        assert_eq!(s[0].name, "a\u{fffd}b");
+        assert_eq!(s[1].name, "foo");
+        assert_eq!(s[1].module, Some("m\u{fffd}"));
+        assert_eq!(s[2].module, Some("x"));
+        assert_eq!(k.find(0xffffffff81000001).unwrap().0.name, "a\u{fffd}b");
+        // the same module cut in an otherwise valid text
+        let k = Kallsyms::new("ffffffff81001000 t foo\t[m\u{e9}\n".as_bytes());
+        assert_eq!(k.symbols()[0].module, Some("m\u{fffd}"));
+        assert_eq!(k.address_of("foo"), 0xffffffff81001000);
     }
 
     #[test]

@@ -456,25 +456,23 @@ impl<'a> Tep<'a> {
 
     /// `find_func()`: the kernel symbol containing `addr` and its start address.
     pub fn find_function(&self, addr: u64) -> Option<(&str, u64)> {
-        self.kallsyms.find(addr).map(|(s, _)| (&*s.name, s.addr))
+        self.kallsyms.find(addr).map(|(s, _)| (s.name, s.addr))
     }
 
     /// `tep_find_function_info`: name, start and size (up to the next symbol's start).
     pub fn find_function_info(&self, addr: u64) -> Option<(&str, u64, u64)> {
         self.kallsyms
             .find(addr)
-            .map(|(s, next)| (&*s.name, s.addr, next.wrapping_sub(s.addr)))
+            .map(|(s, next)| (s.name, s.addr, next.wrapping_sub(s.addr)))
     }
 
     /// The module of the symbol containing `addr`, if it has one.
     pub fn find_function_module(&self, addr: u64) -> Option<&str> {
-        self.kallsyms
-            .find(addr)
-            .and_then(|(s, _)| s.module.as_deref())
+        self.kallsyms.find(addr).and_then(|(s, _)| s.module)
     }
 
     /// The symbols in libtraceevent's order (`tep_print_funcs`, `report -f`).
-    pub fn symbols(&self) -> impl Iterator<Item = &Symbol<'a>> {
+    pub fn symbols(&self) -> impl Iterator<Item = Symbol<'_>> {
         self.kallsyms.in_map_order()
     }
 
