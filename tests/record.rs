@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::guard::Guard;
 use common::state::{diff, fingerprint};
 use tracefs::Tracefs;
 
@@ -536,65 +537,6 @@ fn a_full_disk_fails_cleanly() {
         && started.elapsed() < Duration::from_secs(5)
     {
         std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Saves every setting of every instance and the global ones (what `start` changes);
-/// restores them, removes instances made meanwhile, and compares the fingerprint.
-struct Guard {
-    fs: Tracefs,
-    session: Option<tracefs::Session>,
-    instances: Vec<String>,
-    before: String,
-}
-
-impl Guard {
-    fn new(fs: &Tracefs) -> Guard {
-        let before = fingerprint(fs);
-        let mut s = tracefs::Session::new(fs);
-        s.save_global().unwrap();
-        for inst in fs.all_instances().unwrap() {
-            s.save_instance(&inst).unwrap();
-        }
-        Guard {
-            fs: fs.clone(),
-            session: Some(s),
-            instances: fs.instance_names().unwrap(),
-            before,
-        }
-    }
-
-    fn put_back(&mut self) -> Result<(), Vec<tracefs::Error>> {
-        for n in self.fs.instance_names().unwrap_or_default() {
-            if !self.instances.contains(&n) {
-                if let Ok(i) = self.fs.instance(Some(&n)) {
-                    let _ = i.disable_all_events();
-                }
-                let _ = self.fs.remove_instance(&n);
-            }
-        }
-        match self.session.take() {
-            Some(s) => s.restore(),
-            None => Ok(()),
-        }
-    }
-
-    fn finish(mut self) {
-        if let Err(e) = self.put_back() {
-            panic!("restoring tracefs failed: {e:?}");
-        }
-        let after = fingerprint(&self.fs);
-        assert!(
-            self.before == after,
-            "tracefs was not left as it was found:\n{}",
-            diff(&self.before, &after)
-        );
-    }
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.put_back();
     }
 }
 

@@ -2,6 +2,7 @@
 //! scratch instances.
 #![allow(dead_code)]
 
+pub mod guard;
 pub mod state;
 
 use std::sync::atomic::{AtomicU32, Ordering};
