@@ -198,11 +198,12 @@ fn parse_text(raw: &[u8], parallel_at: usize) -> Parsed {
         text: std::str::from_utf8(raw).ok(),
         raw,
     };
-    let part = |from: usize, to: usize| {
+    // the first part's arena gets room for the second's: names and modules are about half
+    // of the text
+    let part = |from: usize, to: usize, room: usize| {
         let mut p = Parsed {
             entries: Vec::with_capacity((to - from) / 44),
-            // names and modules are about half of the text
-            arena: String::with_capacity((to - from) / 2),
+            arena: String::with_capacity(room / 2),
             owned: Vec::new(),
         };
         let stopped = p.parse_lines(src, from, to);
@@ -215,14 +216,13 @@ fn parse_text(raw: &[u8], parallel_at: usize) -> Parsed {
         None
     };
     let Some(mid) = mid else {
-        let (mut p, _) = part(0, raw.len());
+        let (mut p, _) = part(0, raw.len(), raw.len());
         p.entries.shrink_to_fit();
-        p.arena.shrink_to_fit();
         return p;
     };
     let ((mut p, stopped), second) = std::thread::scope(|s| {
-        let second = s.spawn(|| part(mid, raw.len()));
-        (part(0, mid), second.join())
+        let second = s.spawn(|| part(mid, raw.len(), raw.len() - mid));
+        (part(0, mid, raw.len()), second.join())
     });
     // a line that does not scan ends the parse: the second half counts only without one
     if !stopped {
@@ -248,7 +248,6 @@ fn parse_text(raw: &[u8], parallel_at: usize) -> Parsed {
         p.owned.extend(q.owned);
     }
     p.entries.shrink_to_fit();
-    p.arena.shrink_to_fit();
     p
 }
 
