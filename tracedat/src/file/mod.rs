@@ -1141,6 +1141,35 @@ impl<'a> TraceFile<'a> {
         }
     }
 
+    /// Calls `f` with the `/proc/kallsyms` text without keeping an inflated copy: for a
+    /// compressed file the section is inflated into a buffer that is freed when `f` returns
+    /// (unless [`File::kallsyms`] already cached it). The text is the largest piece of
+    /// metadata (several MB), and a reader that copies out what it needs saves holding it
+    /// for the whole report.
+    pub fn with_kallsyms<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
+        let p = Piece::Kallsyms;
+        if let PieceLoc::Compressed {
+            section,
+            block,
+            cache,
+        } = &self.pieces[p as usize]
+        {
+            if cache.get().is_none() {
+                let codec = self.header.codec.expect("checked when located");
+                let buf = compress::read_block(
+                    &mut Decoder::new(codec),
+                    self.data,
+                    *block,
+                    self.header.endian,
+                    &format!("section {} ({})", p.id(), id_name(p.id())),
+                )?;
+                let mut c = Cursor::new(&buf, 0, self.header.endian, Origin::Section(*section));
+                return Ok(f(metadata::sized32(&mut c, "kallsyms")?));
+            }
+        }
+        Ok(f(self.kallsyms()?))
+    }
+
     /// `printk_formats` text.
     pub fn printk_formats(&self) -> Result<&[u8]> {
         match self.piece(Piece::Printk)? {

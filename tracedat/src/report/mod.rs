@@ -263,13 +263,17 @@ fn build_tep<'a>(
     let warm = opts.mode == Mode::Events;
     let (symbols, formats) = std::thread::scope(|s| {
         let symbols = s.spawn(move || {
-            f.kallsyms().map(|text| {
-                let t = crate::tep::SymbolTable::new(text);
-                if warm {
+            if warm {
+                // parsed now, the inflated text is freed at once: it is the largest piece
+                // of the peak memory otherwise
+                f.with_kallsyms(|text| {
+                    let t = crate::tep::SymbolTable::parse_now(text);
                     t.warm();
-                }
-                t
-            })
+                    t
+                })
+            } else {
+                f.kallsyms().map(crate::tep::SymbolTable::new)
+            }
         });
         let formats = (|| -> Result<(), ReportError> {
             for text in f.ftrace_formats().map_err(ferr)? {

@@ -13,9 +13,11 @@
 //! therefore resolve to the same name libtraceevent picks.
 //!
 //! The table is compact because a trace.dat's kallsyms has 100k+ symbols: each symbol is an
-//! address and the offsets of its name and module in the KALLSYMS text (which the table
-//! borrows), 24 bytes instead of an owned name. Names that are not valid UTF-8 (never seen in
-//! practice, but the text is untrusted) are converted lossily into a side list.
+//! address and the offsets of its name and module in one string arena (24 bytes a symbol
+//! instead of an owned name). The arena holds only the names and modules (a run of symbols of
+//! one module shares one copy), about half of the KALLSYMS text, so the text itself need not
+//! stay in memory once parsed. Names that are not valid UTF-8 (never seen in practice, but
+//! the text is untrusted) are converted lossily into a side list.
 
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -51,7 +53,7 @@ thread_local! {
         const { [const { Cell::new((0, 0, 0)) }; FIND_CACHE] };
 }
 
-/// Where a name is: bytes `off..off + len` of the text, or (when `len` is `OWNED`) entry
+/// Where a name is: bytes `off..off + len` of the arena, or (when `len` is `OWNED`) entry
 /// `off` of the side list of lossily converted names.
 #[derive(Clone, Copy)]
 struct Span {
@@ -72,30 +74,32 @@ struct Entry {
     module: Span,
 }
 
-struct Parsed<'a> {
+#[derive(Default)]
+struct Parsed {
     /// In registration (file) order.
     entries: Vec<Entry>,
-    /// The text when it is valid UTF-8 as a whole: names are sliced from it unchecked by
-    /// a per-name validation.
-    text: Option<&'a str>,
-    raw: &'a [u8],
+    /// The names and modules.
+    arena: String,
     owned: Vec<Box<str>>,
 }
 
-impl<'a> Parsed<'a> {
+/// The text being parsed.
+#[derive(Clone, Copy)]
+struct Source<'t> {
+    /// The text when it is valid UTF-8 as a whole: names are sliced from it without a
+    /// per-name validation.
+    text: Option<&'t str>,
+    raw: &'t [u8],
+}
+
+impl Parsed {
     fn str_of(&self, s: Span) -> Option<&str> {
         if s.len == OWNED {
             Some(&self.owned[s.off as usize])
         } else if s.len == NO_MODULE.len {
             None
         } else {
-            let r = s.off as usize..(s.off + s.len) as usize;
-            // a valid text sliced on ASCII-whitespace boundaries: only a module cut before
-            // its last byte can split a character, and that went to the side list
-            Some(match self.text {
-                Some(t) => &t[r],
-                None => std::str::from_utf8(&self.raw[r]).unwrap_or(""),
-            })
+            self.arena.get(s.off as usize..(s.off + s.len) as usize)
         }
     }
 
@@ -109,8 +113,10 @@ impl<'a> Parsed<'a> {
 
     /// Scans the lines of `raw[from..to]` into `entries`; true if a line that does not scan
     /// ended it.
-    fn parse_lines(&mut self, from: usize, to: usize) -> bool {
-        let text = &self.raw[..to];
+    fn parse_lines(&mut self, src: Source, from: usize, to: usize) -> bool {
+        let text = &src.raw[..to];
+        // (text range, arena span) of the last module: a module's symbols are one run
+        let mut last_module = (0..0, NO_MODULE);
         let mut start = from;
         while start < to {
             let end = memchr::memchr(b'\n', &text[start..]).map_or(to, |e| start + e);
@@ -126,9 +132,17 @@ impl<'a> Parsed<'a> {
             if line[l.name.0] == b'$' || l.ty == b'A' || l.ty == b'a' {
                 continue;
             }
-            let name = self.span(base + l.name.0..base + l.name.1);
+            let name = self.span(src, base + l.name.0..base + l.name.1);
             let module = match l.module {
-                Some((a, b)) => self.span(base + a..base + b),
+                Some((a, b)) => {
+                    let r = base + a..base + b;
+                    if text[r.clone()] != text[last_module.0.clone()]
+                        || last_module.1.len == NO_MODULE.len
+                    {
+                        last_module = (r.clone(), self.span(src, r));
+                    }
+                    last_module.1
+                }
                 None => NO_MODULE,
             };
             self.entries.push(Entry {
@@ -140,19 +154,24 @@ impl<'a> Parsed<'a> {
         false
     }
 
-    /// A span for `base[r]`, converted into the side list when not valid UTF-8 there.
-    fn span(&mut self, r: std::ops::Range<usize>) -> Span {
-        let ok = match self.text {
-            Some(t) => t.is_char_boundary(r.start) && t.is_char_boundary(r.end),
-            None => std::str::from_utf8(&self.raw[r.clone()]).is_ok(),
+    /// A span for `raw[r]` copied into the arena, or converted into the side list when not
+    /// valid UTF-8 there.
+    fn span(&mut self, src: Source, r: std::ops::Range<usize>) -> Span {
+        // a valid text sliced on ASCII-whitespace boundaries: only a module cut before its
+        // last byte can split a character
+        let s = match src.text {
+            Some(t) => t.get(r.clone()),
+            None => std::str::from_utf8(&src.raw[r.clone()]).ok(),
         };
-        if ok && r.end - r.start < NO_MODULE.len as usize {
+        if let Some(s) = s.filter(|s| self.arena.len() + s.len() < NO_MODULE.len as usize) {
+            let off = self.arena.len() as u32;
+            self.arena.push_str(s);
             Span {
-                off: r.start as u32,
-                len: (r.end - r.start) as u32,
+                off,
+                len: s.len() as u32,
             }
         } else {
-            let s = String::from_utf8_lossy(&self.raw[r]).into_owned();
+            let s = String::from_utf8_lossy(&src.raw[r]).into_owned();
             self.owned.push(s.into_boxed_str());
             Span {
                 off: (self.owned.len() - 1) as u32,
@@ -169,45 +188,55 @@ const PARALLEL_AT: usize = 1 << 20;
 
 /// Parses the KALLSYMS text, the second half of it on another thread when it is at least
 /// `parallel_at` bytes long.
-fn parse_text(raw: &[u8], parallel_at: usize) -> Parsed<'_> {
+fn parse_text(raw: &[u8], parallel_at: usize) -> Parsed {
     // the section is read into a NUL-terminated buffer
     let raw = match memchr::memchr(0, raw) {
         Some(z) => &raw[..z],
         None => raw,
     };
-    let text = std::str::from_utf8(raw).ok();
-    let part = |from: usize, to: usize| {
+    let src = Source {
+        text: std::str::from_utf8(raw).ok(),
+        raw,
+    };
+    // the first part's arena gets room for the second's: names and modules are about half
+    // of the text
+    let part = |from: usize, to: usize, room: usize| {
         let mut p = Parsed {
             entries: Vec::with_capacity((to - from) / 44),
-            text,
-            raw,
+            arena: String::with_capacity(room / 2),
             owned: Vec::new(),
         };
-        let stopped = p.parse_lines(from, to);
+        let stopped = p.parse_lines(src, from, to);
         (p, stopped)
     };
     // split right after a newline, so both halves see whole lines
-    let mid = if raw.len() >= parallel_at.max(1) {
+    let mid = if raw.len() >= parallel_at.max(1) && raw.len() < NO_MODULE.len as usize {
         memchr::memchr(b'\n', &raw[raw.len() / 2..]).map(|e| raw.len() / 2 + e + 1)
     } else {
         None
     };
     let Some(mid) = mid else {
-        let (mut p, _) = part(0, raw.len());
+        let (mut p, _) = part(0, raw.len(), raw.len());
         p.entries.shrink_to_fit();
         return p;
     };
     let ((mut p, stopped), second) = std::thread::scope(|s| {
-        let second = s.spawn(|| part(mid, raw.len()));
-        (part(0, mid), second.join())
+        let second = s.spawn(|| part(mid, raw.len(), raw.len() - mid));
+        (part(0, mid, raw.len()), second.join())
     });
     // a line that does not scan ends the parse: the second half counts only without one
     if !stopped {
         let (q, _) = second.unwrap_or_else(|e| std::panic::resume_unwind(e));
         let base = p.owned.len() as u32;
+        // the arenas together are shorter than the text, which is split only when spans
+        // can address all of it
+        let at = p.arena.len() as u32;
+        p.arena.push_str(&q.arena);
         let rebase = |mut sp: Span| {
             if sp.len == OWNED {
                 sp.off += base;
+            } else if sp.len != NO_MODULE.len {
+                sp.off += at;
             }
             sp
         };
@@ -222,10 +251,10 @@ fn parse_text(raw: &[u8], parallel_at: usize) -> Parsed<'_> {
     p
 }
 
-/// The symbol table: parsed on first use.
+/// The symbol table: parsed on first use, or at once by [`Kallsyms::parse_now`].
 pub(crate) struct Kallsyms<'a> {
     text: &'a [u8],
-    parsed: OnceLock<Parsed<'a>>,
+    parsed: OnceLock<Parsed>,
     /// Indexes into `parsed`, in libtraceevent's `func_map` order.
     sorted: OnceLock<(Vec<u32>, Vec<u64>, u64)>,
     /// libtraceevent builds `func_map` on the first address lookup; before that, a name is
@@ -383,7 +412,14 @@ impl<'a> Kallsyms<'a> {
         }
     }
 
-    fn parsed(&self) -> &Parsed<'a> {
+    /// The table of `text` parsed now, so that the text can be freed.
+    pub(crate) fn parse_now(text: &[u8]) -> Self {
+        let k = Kallsyms::new(&[]);
+        let _ = k.parsed.set(parse_text(text, PARALLEL_AT));
+        k
+    }
+
+    fn parsed(&self) -> &Parsed {
         self.parsed
             .get_or_init(|| parse_text(self.text, PARALLEL_AT))
     }
@@ -604,6 +640,35 @@ ffffffff81002000 t $x.1\nffffffff81003000 t bar\nzzz line\nffffffff81004000 t af
         let k = Kallsyms::new("ffffffff81001000 t foo\t[m\u{e9}\n".as_bytes());
         assert_eq!(k.symbols()[0].module, Some("m\u{fffd}"));
         assert_eq!(k.address_of("foo"), 0xffffffff81001000);
+    }
+
+    #[test]
+    fn parsed_now_outlives_its_text() {
+        let text = b"ffffffff81000000 T _text\nffffffff81001000 t foo\t[ext4]\n\
+ffffffff81002000 t bar\t[ext4]\nffffffff81003000 t baz\t[xfs]\nffffffff81004000 t qux\t[ext4]\n"
+            .to_vec();
+        let lazy = Kallsyms::new(&text);
+        let want: Vec<(u64, String, Option<String>)> = lazy
+            .symbols()
+            .iter()
+            .map(|s| (s.addr, s.name.to_string(), s.module.map(str::to_string)))
+            .collect();
+        let now = Kallsyms::parse_now(&text);
+        drop(lazy);
+        drop(text);
+        let got: Vec<(u64, String, Option<String>)> = now
+            .symbols()
+            .iter()
+            .map(|s| (s.addr, s.name.to_string(), s.module.map(str::to_string)))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(got[2].2.as_deref(), Some("ext4"));
+        assert_eq!(got[3].2.as_deref(), Some("xfs"));
+        assert_eq!(got[4].2.as_deref(), Some("ext4"));
+        // one copy of a module for a run of its symbols
+        let p = now.parsed();
+        assert_eq!(p.arena, "_textfooext4barbazxfsquxext4");
+        assert_eq!(now.find(0xffffffff81002010).unwrap().0.name, "bar");
     }
 
     #[test]

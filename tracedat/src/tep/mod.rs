@@ -156,6 +156,12 @@ impl<'a> SymbolTable<'a> {
         SymbolTable(kallsyms::Kallsyms::new(text))
     }
 
+    /// The table of `text` parsed now: it keeps a copy of the names and modules only, so
+    /// `text` (several MB) can be freed.
+    pub fn parse_now(text: &[u8]) -> SymbolTable<'static> {
+        SymbolTable(kallsyms::Kallsyms::parse_now(text))
+    }
+
     /// Parses and sorts it now (the first address lookup still behaves as libtraceevent's:
     /// name searches before it see the registration order).
     pub fn warm(&self) {
