@@ -43,6 +43,7 @@ pub mod format;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod merge;
+mod outbuf;
 pub mod record;
 pub mod report;
 pub mod ring_buffer;

@@ -2,6 +2,7 @@
 //! event name (tracecmd/trace-read.c `trace_show_data`, `print_event_name`, `time_format`;
 //! libtraceevent `print_event_time`, `data_latency_format`).
 
+use crate::outbuf::{pad, put};
 use crate::tep::printf::decimal_into;
 
 /// How timestamps are printed (`time_format()` in trace-read.c).
@@ -56,7 +57,7 @@ fn write_fraction(out: &mut Vec<u8>, mut v: u32, digits: usize) {
         v /= 10;
         i -= 1;
     }
-    out.extend_from_slice(&b[..=digits]);
+    put(out, &b[..=digits]);
 }
 
 /// `%*llu`: right-aligned in `width`.
@@ -66,9 +67,9 @@ pub fn write_u64_pad(out: &mut Vec<u8>, v: u64, width: usize) {
     let at = decimal_into(&mut buf, v);
     let n = buf.len() - at;
     if n < width {
-        out.resize(out.len() + width - n, b' ');
+        pad(out, width - n, b' ');
     }
-    out.extend_from_slice(&buf[at..]);
+    put(out, &buf[at..]);
 }
 
 /// `%0*llu`: zero-padded to `width`.
@@ -78,9 +79,9 @@ pub fn write_u64_zero(out: &mut Vec<u8>, v: u64, width: usize) {
     let at = decimal_into(&mut buf, v);
     let n = buf.len() - at;
     if n < width {
-        out.resize(out.len() + width - n, b'0');
+        pad(out, width - n, b'0');
     }
-    out.extend_from_slice(&buf[at..]);
+    put(out, &buf[at..]);
 }
 
 #[inline]
@@ -96,7 +97,7 @@ pub fn write_i32(out: &mut Vec<u8>, v: i32) {
         out.push(b'-');
     }
     let mut buf = [0u8; 24];
-    out.extend_from_slice(fmt_u64(&mut buf, v.unsigned_abs() as u64));
+    put(out, fmt_u64(&mut buf, v.unsigned_abs() as u64));
 }
 
 /// `"%16s-%-5d [%03d]"` (or `"%8.8s-%-5d %3d"` with `-l`).
@@ -109,30 +110,30 @@ pub fn write_comm_pid_cpu(out: &mut Vec<u8>, comm: &[u8], pid: i32, cpu: u32, la
     };
     let w = if latency { 8 } else { 16 };
     if c.len() < w {
-        out.resize(out.len() + w - c.len(), b' ');
+        pad(out, w - c.len(), b' ');
     }
-    out.extend_from_slice(c);
+    put(out, c);
     out.push(b'-');
     let start = out.len();
     write_i32(out, pid);
     let n = out.len() - start;
     if n < 5 {
-        out.resize(out.len() + 5 - n, b' ');
+        pad(out, 5 - n, b' ');
     }
     let mut buf = [0u8; 24];
     let digits = fmt_u64(&mut buf, cpu as u64);
     if latency {
         out.push(b' ');
         if digits.len() < 3 {
-            out.resize(out.len() + 3 - digits.len(), b' ');
+            pad(out, 3 - digits.len(), b' ');
         }
-        out.extend_from_slice(digits);
+        put(out, digits);
     } else {
         out.extend_from_slice(b" [");
         if digits.len() < 3 {
-            out.resize(out.len() + 3 - digits.len(), b'0');
+            pad(out, 3 - digits.len(), b'0');
         }
-        out.extend_from_slice(digits);
+        put(out, digits);
         out.push(b']');
     }
 }
@@ -141,10 +142,10 @@ pub fn write_comm_pid_cpu(out: &mut Vec<u8>, comm: &[u8], pid: i32, cpu: u32, la
 #[inline]
 pub fn write_event_name(out: &mut Vec<u8>, name: &[u8]) {
     out.push(b' ');
-    out.extend_from_slice(name);
+    put(out, name);
     out.extend_from_slice(b": ");
     if name.len() < 20 {
-        out.resize(out.len() + 20 - name.len(), b' ');
+        pad(out, 20 - name.len(), b' ');
     }
 }
 
@@ -236,7 +237,7 @@ impl LatencyFields {
             b[n] = b'.';
             n += 1;
         }
-        out.extend_from_slice(&b[..n]);
+        put(out, &b[..n]);
         for f in [self.migrate_disable, self.lock_depth] {
             if let Some(v) = Self::read(e, data, f) {
                 if v < 0 {

@@ -18,6 +18,7 @@ use super::printfmt::{eval_type_str, Arg, Func, FuncArg};
 use super::{Compiled, PKind, PrintParse, Tep};
 use crate::cnum::{is_print, is_space, strtoull};
 use crate::format::{Field, FieldFlags};
+use crate::outbuf::{nul_at, put};
 use crate::Dialect;
 
 /// The address the differential harness maps each record at; `__get_dynamic_array()` values
@@ -40,8 +41,8 @@ pub(crate) struct Ctx<'t, 'a, 'd> {
 }
 
 fn puts(out: &mut Vec<u8>, s: &[u8]) {
-    let end = memchr::memchr(0, s).unwrap_or(s.len());
-    out.extend_from_slice(&s[..end]);
+    let end = nul_at(s).unwrap_or(s.len());
+    put(out, &s[..end]);
 }
 
 fn hex2(out: &mut Vec<u8>, b: u8) {
@@ -53,7 +54,7 @@ fn hex2(out: &mut Vec<u8>, b: u8) {
 fn push_u64(out: &mut Vec<u8>, v: u64) {
     let mut b = [0u8; 24];
     let at = super::printf::decimal_into(&mut b, v);
-    out.extend_from_slice(&b[at..]);
+    put(out, &b[at..]);
 }
 
 fn push_i64(out: &mut Vec<u8>, v: i64) {
@@ -80,7 +81,7 @@ fn push_hex(out: &mut Vec<u8>, v: u64, upper: bool) {
             break;
         }
     }
-    out.extend_from_slice(&b[i..]);
+    put(out, &b[i..]);
 }
 
 /// `eval_flag()`: the value of a `__print_flags`/`__print_symbolic` entry.
@@ -150,7 +151,7 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
     fn cstr(&self, off: usize) -> &'d [u8] {
         let buf: &'d [u8] = self.buf;
         match buf.get(off..) {
-            Some(rest) => match memchr::memchr(0, rest) {
+            Some(rest) => match nul_at(rest) {
                 Some(z) => &rest[..z],
                 None => {
                     self.crash.set(true);
@@ -443,7 +444,7 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
                     if fval > 0 && (val & fval) == fval {
                         if printed {
                             if let Some(d) = delim {
-                                out.extend_from_slice(d.as_bytes());
+                                put(out, d.as_bytes());
                             }
                         }
                         self.str_to_seq(out, fmt, len_arg, fl.name.as_bytes());
@@ -454,7 +455,7 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
                 if val != 0 {
                     if printed {
                         if let Some(d) = delim {
-                            out.extend_from_slice(d.as_bytes());
+                            put(out, d.as_bytes());
                         }
                     }
                     out.extend_from_slice(b"0x");
@@ -738,7 +739,7 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
         let val = self.eval(arg);
         let found = self.tep.kallsyms.find(val);
         if let Some((sym, _)) = found {
-            out.extend_from_slice(sym.name.as_bytes());
+            put(out, sym.name.as_bytes());
             if conv == b'F' || conv == b'S' {
                 out.extend_from_slice(b"+0x");
                 push_hex(out, val.wrapping_sub(sym.addr), false);
@@ -834,7 +835,7 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
         let off = f.offset as usize;
         for k in 0..6 {
             if k != 0 {
-                out.extend_from_slice(sep);
+                put(out, sep);
             }
             let idx = if reverse { 5 - k } else { k };
             hex2(out, self.byte(off + idx));
@@ -1110,7 +1111,7 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
         let off = off as usize;
         hex2(out, self.byte(off));
         for k in 1..n as usize {
-            out.extend_from_slice(delim);
+            put(out, delim);
             hex2(out, self.byte(off + k));
         }
     }
@@ -1194,13 +1195,13 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
                         if has_len { len_arg } else { -1 },
                         a,
                     );
-                    if let Some(z) = memchr::memchr(0, &out[start..]) {
+                    if let Some(z) = nul_at(&out[start..]) {
                         out.truncate(start + z);
                     }
                 }
             }
             // literals are cut at a NUL when parsed
-            PKind::Literal => out.extend_from_slice(&p.format),
+            PKind::Literal => put(out, &p.format),
         }
     }
 
@@ -1217,7 +1218,7 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
                 && !self.ev.string_cleared(idx).load(Ordering::Relaxed);
             if is_string && self.printable(off as usize, len) {
                 let s = self.cstr(off as usize);
-                out.extend_from_slice(s);
+                put(out, s);
             } else {
                 out.extend_from_slice(b"ARRAY[");
                 for i in 0..len {

@@ -8,6 +8,8 @@
 //! argument sign-extended), and each conversion reads as many bits as its length modifier says,
 //! as on x86-64.
 
+use crate::outbuf::{nul_at, pad, put};
+
 /// One printf argument.
 #[derive(Clone, Copy, Debug)]
 pub enum PArg<'a> {
@@ -179,7 +181,7 @@ pub(crate) fn cprintf_int_spec(out: &mut Vec<u8>, s: &Spec, v: u64) {
 /// [`cprintf`] of a [`precompile`]d `%s` format with its string argument.
 #[inline]
 pub(crate) fn cprintf_str_spec(out: &mut Vec<u8>, s: &Spec, bytes: &[u8]) {
-    let end = memchr::memchr(0, bytes).unwrap_or(bytes.len());
+    let end = nul_at(bytes).unwrap_or(bytes.len());
     let mut b = &bytes[..end];
     if let Some(p) = s.prec {
         b = &b[..p.min(b.len())];
@@ -208,7 +210,7 @@ pub fn cprintf(out: &mut Vec<u8>, fmt: &[u8], args: &[PArg<'_>]) -> bool {
             // copy the literal run up to the next '%' or NUL at once
             let rest = &fmt[i..];
             let n = memchr::memchr2(b'%', 0, rest).unwrap_or(rest.len());
-            out.extend_from_slice(&rest[..n]);
+            put(out, &rest[..n]);
             i += n;
             continue;
         }
@@ -319,13 +321,13 @@ pub fn cprintf(out: &mut Vec<u8>, fmt: &[u8], args: &[PArg<'_>]) -> bool {
 fn pad_field(out: &mut Vec<u8>, s: &Spec, body: &[u8]) {
     let padn = s.width.saturating_sub(body.len());
     if padn == 0 {
-        out.extend_from_slice(body);
+        put(out, body);
     } else if s.left {
-        out.extend_from_slice(body);
-        out.resize(out.len() + padn, b' ');
+        put(out, body);
+        pad(out, padn, b' ');
     } else {
-        out.resize(out.len() + padn, b' ');
-        out.extend_from_slice(body);
+        pad(out, padn, b' ');
+        put(out, body);
     }
 }
 
@@ -433,7 +435,7 @@ fn fmt_int(out: &mut Vec<u8>, s: &Spec, raw: u64) {
         && !(signed && (s.plus || s.space))
         && !(base == 16 && s.alt)
     {
-        out.extend_from_slice(digits);
+        put(out, digits);
         return;
     }
     let zeros = s.prec.unwrap_or(0).saturating_sub(digits.len());
@@ -460,19 +462,19 @@ fn fmt_int(out: &mut Vec<u8>, s: &Spec, raw: u64) {
     let body = prefix.len() + zeros + digits.len();
     let padn = s.width.saturating_sub(body);
     if s.left {
-        out.extend_from_slice(prefix);
-        out.resize(out.len() + zeros, b'0');
-        out.extend_from_slice(digits);
-        out.resize(out.len() + padn, b' ');
+        put(out, prefix);
+        pad(out, zeros, b'0');
+        put(out, digits);
+        pad(out, padn, b' ');
     } else if s.zero && s.prec.is_none() {
-        out.extend_from_slice(prefix);
-        out.resize(out.len() + padn + zeros, b'0');
-        out.extend_from_slice(digits);
+        put(out, prefix);
+        pad(out, padn + zeros, b'0');
+        put(out, digits);
     } else {
-        out.resize(out.len() + padn, b' ');
-        out.extend_from_slice(prefix);
-        out.resize(out.len() + zeros, b'0');
-        out.extend_from_slice(digits);
+        pad(out, padn, b' ');
+        put(out, prefix);
+        pad(out, zeros, b'0');
+        put(out, digits);
     }
 }
 
