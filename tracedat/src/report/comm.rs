@@ -24,6 +24,9 @@ pub struct Comms {
     /// Sorted by pid once initialised (libtraceevent's `cmdlines` array).
     sorted: Vec<Entry>,
     initialised: bool,
+    /// The last lookup's pid and `bsearch` result (consecutive records mostly share a pid):
+    /// `None` until a lookup, reset by every insertion.
+    last: Option<(i32, Option<usize>)>,
 }
 
 impl Comms {
@@ -54,6 +57,7 @@ impl Comms {
             return;
         }
         let at = self.sorted.partition_point(|e| e.pid < pid);
+        self.last = None;
         self.sorted.insert(
             at,
             Entry {
@@ -75,7 +79,15 @@ impl Comms {
             return b"<idle>";
         }
         self.init();
-        match self.bsearch(pid) {
+        let found = match self.last {
+            Some((p, found)) if p == pid => found,
+            _ => {
+                let found = self.bsearch(pid);
+                self.last = Some((pid, found));
+                found
+            }
+        };
+        match found {
             Some(i) => &self.sorted[i].comm,
             None => b"<...>",
         }

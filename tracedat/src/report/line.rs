@@ -3,7 +3,7 @@
 //! libtraceevent `print_event_time`, `data_latency_format`).
 
 use crate::outbuf::{pad, put};
-use crate::tep::printf::decimal_into;
+use crate::tep::printf::{decimal_into, pair_digits};
 
 /// How timestamps are printed (`time_format()` in trace-read.c).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,14 +48,21 @@ impl TimeFmt {
 
 /// `.` and `v` zero-padded to `digits` (6 or 9) digits, `v < 10^digits`.
 #[inline]
-fn write_fraction(out: &mut Vec<u8>, mut v: u32, digits: usize) {
+fn write_fraction(out: &mut Vec<u8>, v: u32, digits: usize) {
     let mut b = [b'0'; 10];
     b[0] = b'.';
-    let mut i = digits;
-    while v > 0 && i > 0 {
-        b[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        i -= 1;
+    // two digits per step from the right; 9 digits end with a lone one
+    let mut v = v;
+    let mut i = digits + 1;
+    while i >= 3 {
+        let pair = pair_digits(v % 100);
+        v /= 100;
+        i -= 2;
+        b[i] = pair[0];
+        b[i + 1] = pair[1];
+    }
+    if i == 2 {
+        b[1] = b'0' + v as u8;
     }
     put(out, &b[..=digits]);
 }

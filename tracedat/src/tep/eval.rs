@@ -432,10 +432,15 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
                 field,
                 delim,
                 flags,
+                any_negative,
             } => {
                 let mut val = self.eval(field) as i64;
                 let mut printed = false;
                 for fl in flags {
+                    if val == 0 && !any_negative {
+                        // nothing further can match (the GFP lists run to dozens)
+                        break;
+                    }
                     let fval = fl.val;
                     if val == 0 && fval < 0 {
                         self.str_to_seq(out, fmt, len_arg, fl.name.as_bytes());

@@ -337,6 +337,13 @@ const DEC_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
 6061626364656667686970717273747576777879\
 8081828384858687888990919293949596979899";
 
+/// The two decimal digits of `v < 100`.
+#[inline(always)]
+pub(crate) fn pair_digits(v: u32) -> [u8; 2] {
+    let r = v as usize * 2;
+    [DEC_PAIRS[r], DEC_PAIRS[r + 1]]
+}
+
 /// Writes the decimal digits of `m` into the end of `buf` (two at a time); returns where
 /// they start.
 #[inline]

@@ -115,6 +115,8 @@ pub(crate) enum Arg {
         field: Box<Arg>,
         delim: Option<String>,
         flags: Vec<FlagSym>,
+        /// Some flag has a negative value (only those print once the value is used up).
+        any_negative: bool,
     },
     Symbol {
         field: Box<Arg>,
@@ -718,6 +720,7 @@ impl<'a, 'f> Parser<'a, 'f> {
         *arg = Arg::Flags {
             field: Box::new(field),
             delim,
+            any_negative: flags.iter().any(|f| f.val < 0),
             flags,
         };
         self.lx.read_item()
