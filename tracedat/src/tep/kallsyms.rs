@@ -165,7 +165,8 @@ impl Parsed {
         };
         if let Some(s) = s.filter(|s| self.arena.len() + s.len() < NO_MODULE.len as usize) {
             let off = self.arena.len() as u32;
-            self.arena.push_str(s);
+            // SAFETY: appending the bytes of a `str` keeps the arena valid UTF-8.
+            crate::outbuf::put(unsafe { self.arena.as_mut_vec() }, s.as_bytes());
             Span {
                 off,
                 len: s.len() as u32,
@@ -189,6 +190,26 @@ const PARALLEL_AT: usize = 1 << 20;
 /// Parses the KALLSYMS text, the second half of it on another thread when it is at least
 /// `parallel_at` bytes long.
 fn parse_text(raw: &[u8], parallel_at: usize) -> Parsed {
+    parse_text_sorted(raw, parallel_at, false).0
+}
+
+/// `func_map` order as (address, !position) keys: by address, then by file position
+/// descending (glibc's stable merge sort of the list in reverse file order). The keys are
+/// unique, and the run-merging sort is quick on kallsyms' long address-ordered runs.
+fn sort_keys(entries: &[Entry]) -> Vec<(u64, u32)> {
+    let mut keyed: Vec<(u64, u32)> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.addr, !(i as u32)))
+        .collect();
+    keyed.sort();
+    keyed
+}
+
+/// [`parse_text`], and with `sort` the symbols' `func_map` order as well: each half is
+/// sorted by the thread that parsed it and the two are merged, which keeps the sort off
+/// start-up's critical path as much as the parse.
+fn parse_text_sorted(raw: &[u8], parallel_at: usize, sort: bool) -> (Parsed, Option<Vec<u32>>) {
     // the section is read into a NUL-terminated buffer
     let raw = match memchr::memchr(0, raw) {
         Some(z) => &raw[..z],
@@ -200,14 +221,21 @@ fn parse_text(raw: &[u8], parallel_at: usize) -> Parsed {
     };
     // the first part's arena gets room for the second's: names and modules are about half
     // of the text
+    // (the pages of unused capacity are never touched, so sizing for the whole text costs
+    // no memory, and appending the second part then needs no reallocation)
     let part = |from: usize, to: usize, room: usize| {
         let mut p = Parsed {
-            entries: Vec::with_capacity((to - from) / 44),
+            entries: Vec::with_capacity(room / 40),
             arena: String::with_capacity(room / 2),
             owned: Vec::new(),
         };
         let stopped = p.parse_lines(src, from, to);
-        (p, stopped)
+        let keys = if sort {
+            sort_keys(&p.entries)
+        } else {
+            Vec::new()
+        };
+        (p, stopped, keys)
     };
     // split right after a newline, so both halves see whole lines
     let mid = if raw.len() >= parallel_at.max(1) && raw.len() < NO_MODULE.len as usize {
@@ -216,17 +244,23 @@ fn parse_text(raw: &[u8], parallel_at: usize) -> Parsed {
         None
     };
     let Some(mid) = mid else {
-        let (mut p, _) = part(0, raw.len(), raw.len());
-        p.entries.shrink_to_fit();
-        return p;
+        let (p, _, keys) = part(0, raw.len(), raw.len());
+        return (p, sort.then(|| keys.iter().map(|k| !k.1).collect()));
     };
-    let ((mut p, stopped), second) = std::thread::scope(|s| {
+    let ((mut p, stopped, keys), second) = std::thread::scope(|s| {
         let second = s.spawn(|| part(mid, raw.len(), raw.len() - mid));
         (part(0, mid, raw.len()), second.join())
     });
     // a line that does not scan ends the parse: the second half counts only without one
+    let mut order = None;
+    if stopped && sort {
+        order = Some(keys.iter().map(|k| !k.1).collect());
+    }
     if !stopped {
-        let (q, _) = second.unwrap_or_else(|e| std::panic::resume_unwind(e));
+        let (q, _, qkeys) = second.unwrap_or_else(|e| std::panic::resume_unwind(e));
+        if sort {
+            order = Some(merge_keys(&keys, &qkeys, p.entries.len() as u32));
+        }
         let base = p.owned.len() as u32;
         // the arenas together are shorter than the text, which is split only when spans
         // can address all of it
@@ -247,8 +281,27 @@ fn parse_text(raw: &[u8], parallel_at: usize) -> Parsed {
         }));
         p.owned.extend(q.owned);
     }
-    p.entries.shrink_to_fit();
-    p
+    (p, order)
+}
+
+/// Merges the sorted keys of the first part and of the second (whose positions start at
+/// `base`) into symbol indexes in `func_map` order. On equal addresses the later position
+/// comes first, and every position of the second part is later.
+fn merge_keys(a: &[(u64, u32)], b: &[(u64, u32)], base: u32) -> Vec<u32> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if b[j].0 <= a[i].0 {
+            out.push(base + !b[j].1);
+            j += 1;
+        } else {
+            out.push(!a[i].1);
+            i += 1;
+        }
+    }
+    out.extend(a[i..].iter().map(|k| !k.1));
+    out.extend(b[j..].iter().map(|k| base + !k.1));
+    out
 }
 
 /// The symbol table: parsed on first use, or at once by [`Kallsyms::parse_now`].
@@ -271,26 +324,36 @@ struct Line {
     module: Option<(usize, usize)>,
 }
 
+/// Each byte's value as a hex digit, 0x80 when it is not one.
+const HEX_VALUE: [u8; 256] = {
+    let mut t = [0x80u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = match c as u8 {
+            b'0'..=b'9' => c as u8 - b'0',
+            b'a'..=b'f' => c as u8 - b'a' + 10,
+            b'A'..=b'F' => c as u8 - b'A' + 10,
+            _ => 0x80,
+        };
+        c += 1;
+    }
+    t
+};
+
 /// Scans one line like libtraceevent's sscanf. `None` ends the parse.
 fn scan_line(line: &[u8]) -> Option<Line> {
     let n = line.len();
     // the layout /proc/kallsyms always has: 16 hex digits, a space, the type, a space
     if n > 19 && line[16] == b' ' && line[18] == b' ' && !is_space(line[17]) {
+        // a table lookup per digit; a non-digit sets the high bit of `bad`
         let mut addr = 0u64;
-        let mut hex = true;
+        let mut bad = 0u8;
         for &c in &line[..16] {
-            let d = match c {
-                b'0'..=b'9' => c - b'0',
-                b'a'..=b'f' => c - b'a' + 10,
-                b'A'..=b'F' => c - b'A' + 10,
-                _ => {
-                    hex = false;
-                    break;
-                }
-            };
-            addr = (addr << 4) | d as u64;
+            let d = HEX_VALUE[c as usize];
+            bad |= d;
+            addr = (addr << 4) | (d & 15) as u64;
         }
-        if hex && !is_space(line[19]) {
+        if bad & 0x80 == 0 && !is_space(line[19]) {
             return Some(scan_names(line, addr, line[17], 19));
         }
     }
@@ -402,6 +465,16 @@ fn scan_names(line: &[u8], addr: u64, ty: u8, func_start: usize) -> Line {
     }
 }
 
+/// The sorted map from symbol indexes in `func_map` order: the indexes, their addresses (one
+/// more, 0, for the entry after the last) and a generation unique to this table.
+fn sorted_from(entries: &[Entry], order: Vec<u32>) -> (Vec<u32>, Vec<u64>, u64) {
+    static GENERATION: AtomicU64 = AtomicU64::new(1);
+    let mut addrs: Vec<u64> = Vec::with_capacity(order.len() + 1);
+    addrs.extend(order.iter().map(|&i| entries[i as usize].addr));
+    addrs.push(0);
+    (order, addrs, GENERATION.fetch_add(1, Ordering::Relaxed))
+}
+
 impl<'a> Kallsyms<'a> {
     pub(crate) fn new(text: &'a [u8]) -> Self {
         Kallsyms {
@@ -415,7 +488,11 @@ impl<'a> Kallsyms<'a> {
     /// The table of `text` parsed now, so that the text can be freed.
     pub(crate) fn parse_now(text: &[u8]) -> Self {
         let k = Kallsyms::new(&[]);
-        let _ = k.parsed.set(parse_text(text, PARALLEL_AT));
+        let (p, order) = parse_text_sorted(text, PARALLEL_AT, true);
+        if let Some(order) = order {
+            let _ = k.sorted.set(sorted_from(&p.entries, order));
+        }
+        let _ = k.parsed.set(p);
         k
     }
 
@@ -450,22 +527,9 @@ impl<'a> Kallsyms<'a> {
 
     fn sorted_arrays(&self) -> &(Vec<u32>, Vec<u64>, u64) {
         self.sorted.get_or_init(|| {
-            static GENERATION: AtomicU64 = AtomicU64::new(1);
             let entries = &self.parsed().entries;
-            // glibc's stable merge sort of the list in reverse file order is the order by
-            // address, then by file position descending; the keys are unique, and the
-            // run-merging sort is quick on kallsyms' long address-ordered runs
-            let mut keyed: Vec<(u64, u32)> = entries
-                .iter()
-                .enumerate()
-                .map(|(i, e)| (e.addr, !(i as u32)))
-                .collect();
-            keyed.sort();
-            let idx: Vec<u32> = keyed.iter().map(|e| !e.1).collect();
-            let mut addrs: Vec<u64> = Vec::with_capacity(keyed.len() + 1);
-            addrs.extend(keyed.iter().map(|e| e.0));
-            addrs.push(0);
-            (idx, addrs, GENERATION.fetch_add(1, Ordering::Relaxed))
+            let order = sort_keys(entries).iter().map(|k| !k.1).collect();
+            sorted_from(entries, order)
         })
     }
 
@@ -596,9 +660,16 @@ ffffffff81002000 t $x.1\nffffffff81003000 t bar\nzzz line\nffffffff81004000 t af
                 })
                 .collect()
         };
+        // the halves sorted apart and merged give the order of one sort of the whole
+        let order =
+            |p: &Parsed| -> Vec<u32> { sort_keys(&p.entries).iter().map(|k| !k.1).collect() };
         let one = parse_text(&t, usize::MAX);
         assert_eq!(one.entries.len(), 400 - 57);
         assert_eq!(names(&parse_text(&t, 0)), names(&one));
+        let (halves, merged) = parse_text_sorted(&t, 0, true);
+        assert_eq!(names(&halves), names(&one));
+        assert_eq!(merged, Some(order(&one)));
+        assert_eq!(parse_text_sorted(&t, usize::MAX, true).1, Some(order(&one)));
         // a bad line in the first half ends the parse there
         let bad = t.len() / 4;
         let nl = bad + t[bad..].iter().position(|&b| b == b'\n').unwrap();
@@ -606,6 +677,7 @@ ffffffff81002000 t $x.1\nffffffff81003000 t bar\nzzz line\nffffffff81004000 t af
         let one = parse_text(&t, usize::MAX);
         assert!(one.entries.len() < 150);
         assert_eq!(names(&parse_text(&t, 0)), names(&one));
+        assert_eq!(parse_text_sorted(&t, 0, true).1, Some(order(&one)));
     }
 
     #[test]
