@@ -288,13 +288,54 @@ fn strim(s: &[u8]) -> &[u8] {
     &s[start..end.max(start)]
 }
 
+/// An event a filter can name: its id and names, and its format, which is only asked for
+/// when the filter selects the event (or it is the first event, whose common fields every
+/// filter reads). A file has ~2,000 formats and a filter names a few: the others need not be
+/// parsed.
+pub trait FilterEvent {
+    fn id(&self) -> u32;
+    fn system(&self) -> &str;
+    fn name(&self) -> &str;
+    fn format(&self) -> &EventFormat;
+}
+
+impl FilterEvent for &EventFormat {
+    fn id(&self) -> u32 {
+        self.id
+    }
+    fn system(&self) -> &str {
+        &self.system
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn format(&self) -> &EventFormat {
+        self
+    }
+}
+
+impl FilterEvent for crate::tep::Event<'_, '_> {
+    fn id(&self) -> u32 {
+        crate::tep::Event::id(self) as u32
+    }
+    fn system(&self) -> &str {
+        crate::tep::Event::system(self)
+    }
+    fn name(&self) -> &str {
+        crate::tep::Event::name(self)
+    }
+    fn format(&self) -> &EventFormat {
+        crate::tep::Event::format(self)
+    }
+}
+
 /// The events an `EVENTS` name selects (`find_event`), appended in libtraceevent's id order.
-fn find_events<'e>(
+fn find_events<'a, E: FilterEvent>(
     text: &str,
-    all: &[&'e EventFormat],
+    all: &'a [E],
     sys: Option<&[u8]>,
     name: &[u8],
-    out: &mut Vec<&'e EventFormat>,
+    out: &mut Vec<&'a E>,
 ) -> Result<(), FilterError> {
     let anchored = |s: &[u8]| {
         let mut v = b"^".to_vec();
@@ -319,8 +360,10 @@ fn find_events<'e>(
     let before = out.len();
     for ev in all {
         let hit = match &sreg {
-            Some(sreg) => sreg.is_match(ev.system.as_bytes()) && ereg.is_match(ev.name.as_bytes()),
-            None => ereg.is_match(ev.system.as_bytes()) || ereg.is_match(ev.name.as_bytes()),
+            Some(sreg) => {
+                sreg.is_match(ev.system().as_bytes()) && ereg.is_match(ev.name().as_bytes())
+            }
+            None => ereg.is_match(ev.system().as_bytes()) || ereg.is_match(ev.name().as_bytes()),
         };
         if hit {
             out.push(ev);
@@ -335,9 +378,9 @@ fn find_events<'e>(
 impl EventFilter {
     /// Compiles `text` against `events` (all the events of the file, in any order), as
     /// `tep_filter_add_filter_str` does.
-    pub fn parse<'e>(
+    pub fn parse<E: FilterEvent>(
         text: &str,
-        events: impl IntoIterator<Item = &'e EventFormat>,
+        events: impl IntoIterator<Item = E>,
         endian: Endian,
     ) -> Result<Self, FilterError> {
         Self::parse_with_test_output(text, events, endian, None)
@@ -347,21 +390,21 @@ impl EventFilter {
     /// whose expression compiled, `" 'name: <filter as libtraceevent prints it>'"` (without
     /// the newline), in libtraceevent's order. Those lines are printed even when the filter
     /// then fails for another of its events.
-    pub fn parse_with_test_output<'e>(
+    pub fn parse_with_test_output<E: FilterEvent>(
         text: &str,
-        events: impl IntoIterator<Item = &'e EventFormat>,
+        events: impl IntoIterator<Item = E>,
         endian: Endian,
         mut test_output: Option<&mut Vec<String>>,
     ) -> Result<Self, FilterError> {
-        let mut all: Vec<&EventFormat> = events.into_iter().collect();
+        let mut all: Vec<E> = events.into_iter().collect();
         // libtraceevent keeps its events sorted by id (stable for duplicates).
-        all.sort_by_key(|e| e.id);
+        all.sort_by_key(|e| e.id());
         let bytes = text.as_bytes();
         let bytes = &bytes[..memchr::memchr(0, bytes).unwrap_or(bytes.len())];
         let colon = memchr::memchr(b':', bytes);
 
         // The event list, in the order libtraceevent prepends to it.
-        let mut selected: Vec<&EventFormat> = Vec::new();
+        let mut selected: Vec<&E> = Vec::new();
         let mut cur = 0usize;
         loop {
             let comma = memchr::memchr(b',', &bytes[cur..]).map(|i| cur + i);
@@ -392,10 +435,12 @@ impl EventFilter {
 
         let first = all.first();
         let field_of = |name: &str| {
-            first.and_then(|e| e.any_field(name)).map(|f| PidField {
-                offset: f.offset,
-                size: f.size,
-            })
+            first
+                .and_then(|e| e.format().any_field(name))
+                .map(|f| PidField {
+                    offset: f.offset,
+                    size: f.size,
+                })
         };
         let mut filter = EventFilter {
             text: text.into(),
@@ -408,6 +453,7 @@ impl EventFilter {
         let mut error = None;
         let mut regexes = parse::RegexCache::new();
         for ev in selected.iter().rev() {
+            let ev = ev.format();
             let tree = match colon {
                 None => Tree {
                     nodes: vec![parse::Arg::Boolean(true)],

@@ -63,11 +63,11 @@ impl FilterSet {
     }
 
     /// `tracecmd_filter_add`: compiles and adds one `-F` (negative for `-v`).
-    pub fn add<'e>(
+    pub fn add<E: super::FilterEvent>(
         &mut self,
         text: &str,
         negative: bool,
-        events: impl IntoIterator<Item = &'e EventFormat>,
+        events: impl IntoIterator<Item = E>,
         endian: Endian,
     ) -> Result<(), FilterError> {
         self.push(EventFilter::parse(text, events, endian)?, negative);

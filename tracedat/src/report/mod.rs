@@ -874,7 +874,7 @@ fn report_events(
             let mut test_lines = Vec::new();
             let parsed = crate::filter::EventFilter::parse_with_test_output(
                 &fa.text,
-                tep.events().map(|e| e.format()),
+                tep.events(),
                 f.endian(),
                 opts.filter_test.then_some(&mut test_lines),
             );

@@ -443,6 +443,15 @@ impl<'a> Tep<'a> {
         })
     }
 
+    /// How many event formats have been parsed so far (they are parsed on first use).
+    #[doc(hidden)]
+    pub fn formats_parsed(&self) -> usize {
+        self.events
+            .iter()
+            .filter(|e| e.compiled.get().is_some())
+            .count()
+    }
+
     /// `tep_find_event_by_name`: the first event (in id order) called `name`, in `system`
     /// when given.
     pub fn find_event(&self, system: Option<&str>, name: &str) -> Option<Event<'_, 'a>> {
@@ -1168,6 +1177,28 @@ print fmt: \"%ps %d\", REC->func, REC->v\n";
         out.clear();
         assert!(tep.print_num_field(&mut out, b"<%d>", &ev, "v", &data, true));
         assert_eq!(out, b"<-3>");
+    }
+
+    #[test]
+    fn a_filter_parses_only_the_formats_it_needs() {
+        let texts: Vec<Vec<u8>> = [(9, "other"), (5, "first"), (7, "tst")]
+            .iter()
+            .map(|(id, name)| {
+                String::from_utf8_lossy(FMT)
+                    .replace("name: tst\nID: 7", &format!("name: {name}\nID: {id}"))
+                    .into_bytes()
+            })
+            .collect();
+        let mut tep = Tep::new(Endian::Little, 8, Dialect::V3_3);
+        for t in &texts {
+            tep.add_event_format("sys", t).unwrap();
+        }
+        assert_eq!(tep.formats_parsed(), 0);
+        let f =
+            crate::filter::EventFilter::parse("tst:v < 0", tep.events(), Endian::Little).unwrap();
+        assert_eq!(f.event_ids().collect::<Vec<_>>(), [7]);
+        // the selected event, and the first by id (its common fields locate type and pid)
+        assert_eq!(tep.formats_parsed(), 2);
     }
 
     #[test]
