@@ -36,6 +36,8 @@ pub(crate) struct Spec {
     prec: Option<usize>,
     len: Len,
     pub(crate) conv: u8,
+    /// No flags, width or precision: the conversion is the digits alone (and a sign).
+    plain: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +63,7 @@ fn parse_spec(fmt: &[u8], mut i: usize, star: &mut dyn FnMut() -> i32) -> Option
         prec: None,
         len: Len::None,
         conv: 0,
+        plain: false,
     };
     // flags
     while i < fmt.len() {
@@ -148,6 +151,7 @@ fn parse_spec(fmt: &[u8], mut i: usize, star: &mut dyn FnMut() -> i32) -> Option
         return None;
     }
     s.conv = fmt[i];
+    s.plain = !(s.left || s.plus || s.space || s.alt || s.zero) && s.width == 0 && s.prec.is_none();
     i += 1;
     s.width = s.width.min(MAX_PAD);
     s.prec = s.prec.map(|p| p.min(MAX_PAD));
@@ -175,7 +179,55 @@ pub(crate) fn precompile(fmt: &[u8]) -> Option<Spec> {
 /// [`cprintf`] of a [`precompile`]d format with its one integer argument.
 #[inline]
 pub(crate) fn cprintf_int_spec(out: &mut Vec<u8>, s: &Spec, v: u64) {
+    if s.plain {
+        // the common `%d`/`%u`/`%lx`: no padding, prefix or precision to work out
+        let mut buf = [0u8; 24];
+        let at = match s.conv {
+            b'd' | b'i' => {
+                let v: i64 = match s.len {
+                    Len::Char => v as i8 as i64,
+                    Len::Short => v as i16 as i64,
+                    Len::None => v as i32 as i64,
+                    Len::Long | Len::LongLong => v as i64,
+                };
+                if v < 0 {
+                    out.push(b'-');
+                }
+                decimal_into(&mut buf, v.unsigned_abs())
+            }
+            b'u' => decimal_into(&mut buf, unsigned_of(s.len, v)),
+            b'x' => hex_into(&mut buf, unsigned_of(s.len, v)),
+            _ => return fmt_int(out, s, v),
+        };
+        put(out, &buf[at..]);
+        return;
+    }
     fmt_int(out, s, v);
+}
+
+/// The argument as the unsigned type a length modifier names.
+#[inline(always)]
+fn unsigned_of(len: Len, v: u64) -> u64 {
+    match len {
+        Len::Char => v as u8 as u64,
+        Len::Short => v as u16 as u64,
+        Len::None => v as u32 as u64,
+        Len::Long | Len::LongLong => v,
+    }
+}
+
+/// Writes the lowercase hex digits of `m` into the end of `buf`; returns where they start.
+#[inline]
+pub(crate) fn hex_into(buf: &mut [u8; 24], m: u64) -> usize {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let n = (((64 - (m | 1).leading_zeros()) + 3) / 4) as usize;
+    let at = buf.len() - n;
+    let mut v = m;
+    for k in (at..buf.len()).rev() {
+        buf[k] = HEX[(v & 15) as usize];
+        v >>= 4;
+    }
+    at
 }
 
 /// [`cprintf`] of a [`precompile`]d `%s` format with its string argument.
@@ -493,6 +545,28 @@ pub fn cprintf_u64(out: &mut Vec<u8>, fmt: &[u8], v: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_digits() {
+        for v in [
+            0u64,
+            1,
+            9,
+            10,
+            15,
+            16,
+            255,
+            256,
+            0xdead_beef,
+            u64::MAX,
+            1 << 63,
+            0x0fff,
+        ] {
+            let mut b = [0u8; 24];
+            let at = hex_into(&mut b, v);
+            assert_eq!(&b[at..], format!("{v:x}").as_bytes());
+        }
+    }
     use std::ffi::{c_char, c_int, CString};
 
     extern "C" {
