@@ -192,10 +192,11 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
     }
 
     fn eval_atom(&self, a: &super::printfmt::Atom) -> u64 {
-        if let Some(&v) = a.resolved.get() {
+        // a number is never rewritten: only identifiers get a `resolved` value
+        if let Some(v) = a.number {
             return v;
         }
-        if let Some(v) = a.number {
+        if let Some(&v) = a.resolved.get() {
             return v;
         }
         *a.resolved
@@ -769,7 +770,7 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
             puts(out, s);
             return;
         }
-        let p = match memchr::memchr(b'p', format) {
+        let p = match format.iter().position(|&c| c == b'p') {
             Some(i) => &format[i + 1..],
             None => &format[format.len()..],
         };

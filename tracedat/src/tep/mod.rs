@@ -85,6 +85,35 @@ pub(crate) enum PKind {
     String,
 }
 
+/// Literal text, then the conversion `cache[conv]` (if any).
+struct Step {
+    lead: Box<[u8]>,
+    conv: Option<u32>,
+}
+
+/// Groups a print cache into [`Step`]s.
+fn steps_of(cache: &[PrintParse]) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let mut lead = Vec::new();
+    for (k, p) in cache.iter().enumerate() {
+        if p.kind == PKind::Literal {
+            lead.extend_from_slice(&p.format);
+        } else {
+            steps.push(Step {
+                lead: std::mem::take(&mut lead).into(),
+                conv: Some(k as u32),
+            });
+        }
+    }
+    if !lead.is_empty() {
+        steps.push(Step {
+            lead: lead.into(),
+            conv: None,
+        });
+    }
+    steps
+}
+
 /// A compiled event: fields, argument tree, print cache and the bits of state libtraceevent
 /// changes while printing.
 pub(crate) struct Compiled {
@@ -96,6 +125,9 @@ pub(crate) struct Compiled {
     pub runtime_failed: AtomicBool,
     pub args: Vec<Arg>,
     pub cache: Vec<PrintParse>,
+    /// `cache` as the pretty printer walks it: each conversion with the literal text before
+    /// it (consecutive literals joined), and a last step for the trailing text.
+    steps: Vec<Step>,
     pub is_bprint: bool,
     /// Per field (common first): libtraceevent clears `TEP_FIELD_IS_STRING` of a char array
     /// the first time `-R` finds it unprintable.
@@ -635,6 +667,7 @@ impl<'a> Tep<'a> {
                 failed,
                 runtime_failed: AtomicBool::new(false),
                 args,
+                steps: steps_of(&cache),
                 cache,
                 is_bprint,
                 cleared: (0..n).map(|_| AtomicBool::new(false)).collect(),
@@ -696,8 +729,11 @@ impl<'a> Tep<'a> {
                 cx.print_parse(out, p, &args, false);
             }
         } else {
-            for p in &c.cache {
-                cx.print_parse(out, p, &c.args, false);
+            for st in &c.steps {
+                crate::outbuf::put(out, &st.lead);
+                if let Some(k) = st.conv {
+                    cx.print_parse(out, &c.cache[k as usize], &c.args, false);
+                }
             }
         }
         !cx.crash.get()
