@@ -193,17 +193,18 @@ fn parse_text(raw: &[u8], parallel_at: usize) -> Parsed {
     parse_text_sorted(raw, parallel_at, false).0
 }
 
-/// `func_map` order as (address, !position) keys: by address, then by file position
-/// descending (glibc's stable merge sort of the list in reverse file order). The keys are
-/// unique, and the run-merging sort is quick on kallsyms' long address-ordered runs.
-fn sort_keys(entries: &[Entry]) -> Vec<(u64, u32)> {
+/// The positions of `entries` in `func_map` order: by address, then by file position
+/// descending (glibc's stable merge sort of the list in reverse file order). Sorted as
+/// unique (address, !position) keys, which the run-merging sort is quick on (kallsyms has
+/// long address-ordered runs).
+fn func_map_order(entries: &[Entry]) -> Vec<u32> {
     let mut keyed: Vec<(u64, u32)> = entries
         .iter()
         .enumerate()
         .map(|(i, e)| (e.addr, !(i as u32)))
         .collect();
     keyed.sort();
-    keyed
+    keyed.iter().map(|k| !k.1).collect()
 }
 
 /// [`parse_text`], and with `sort` the symbols' `func_map` order as well: each half is
@@ -230,12 +231,12 @@ fn parse_text_sorted(raw: &[u8], parallel_at: usize, sort: bool) -> (Parsed, Opt
             owned: Vec::new(),
         };
         let stopped = p.parse_lines(src, from, to);
-        let keys = if sort {
-            sort_keys(&p.entries)
+        let order = if sort {
+            func_map_order(&p.entries)
         } else {
             Vec::new()
         };
-        (p, stopped, keys)
+        (p, stopped, order)
     };
     // split right after a newline, so both halves see whole lines
     let mid = if raw.len() >= parallel_at.max(1) && raw.len() < NO_MODULE.len as usize {
@@ -244,23 +245,23 @@ fn parse_text_sorted(raw: &[u8], parallel_at: usize, sort: bool) -> (Parsed, Opt
         None
     };
     let Some(mid) = mid else {
-        let (p, _, keys) = part(0, raw.len(), raw.len());
-        return (p, sort.then(|| keys.iter().map(|k| !k.1).collect()));
+        let (p, _, order) = part(0, raw.len(), raw.len());
+        return (p, sort.then_some(order));
     };
-    let ((mut p, stopped, keys), second) = std::thread::scope(|s| {
+    let ((mut p, stopped, first_order), second) = std::thread::scope(|s| {
         let second = s.spawn(|| part(mid, raw.len(), raw.len() - mid));
         (part(0, mid, raw.len()), second.join())
     });
     // a line that does not scan ends the parse: the second half counts only without one
     let mut order = None;
-    if stopped && sort {
-        order = Some(keys.iter().map(|k| !k.1).collect());
-    }
-    if !stopped {
-        let (q, _, qkeys) = second.unwrap_or_else(|e| std::panic::resume_unwind(e));
+    if stopped {
+        order = sort.then_some(first_order);
+    } else {
+        let (q, _, qorder) = second.unwrap_or_else(|e| std::panic::resume_unwind(e));
         if sort {
-            order = Some(merge_keys(&keys, &qkeys, p.entries.len() as u32));
+            order = Some(merge_orders(&p.entries, &first_order, &q.entries, &qorder));
         }
+        drop((first_order, qorder));
         let base = p.owned.len() as u32;
         // the arenas together are shorter than the text, which is split only when spans
         // can address all of it
@@ -284,23 +285,24 @@ fn parse_text_sorted(raw: &[u8], parallel_at: usize, sort: bool) -> (Parsed, Opt
     (p, order)
 }
 
-/// Merges the sorted keys of the first part and of the second (whose positions start at
-/// `base`) into symbol indexes in `func_map` order. On equal addresses the later position
-/// comes first, and every position of the second part is later.
-fn merge_keys(a: &[(u64, u32)], b: &[(u64, u32)], base: u32) -> Vec<u32> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
+/// Merges the `func_map` orders of the first part (`a`) and of the second (`b`, whose
+/// positions follow all of `a`'s) into one. On equal addresses the later position comes
+/// first, and every position of the second part is later.
+fn merge_orders(a: &[Entry], ao: &[u32], b: &[Entry], bo: &[u32]) -> Vec<u32> {
+    let base = a.len() as u32;
+    let mut out = Vec::with_capacity(ao.len() + bo.len());
     let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        if b[j].0 <= a[i].0 {
-            out.push(base + !b[j].1);
+    while i < ao.len() && j < bo.len() {
+        if b[bo[j] as usize].addr <= a[ao[i] as usize].addr {
+            out.push(base + bo[j]);
             j += 1;
         } else {
-            out.push(!a[i].1);
+            out.push(ao[i]);
             i += 1;
         }
     }
-    out.extend(a[i..].iter().map(|k| !k.1));
-    out.extend(b[j..].iter().map(|k| base + !k.1));
+    out.extend_from_slice(&ao[i..]);
+    out.extend(bo[j..].iter().map(|&k| base + k));
     out
 }
 
@@ -528,8 +530,7 @@ impl<'a> Kallsyms<'a> {
     fn sorted_arrays(&self) -> &(Vec<u32>, Vec<u64>, u64) {
         self.sorted.get_or_init(|| {
             let entries = &self.parsed().entries;
-            let order = sort_keys(entries).iter().map(|k| !k.1).collect();
-            sorted_from(entries, order)
+            sorted_from(entries, func_map_order(entries))
         })
     }
 
@@ -661,8 +662,7 @@ ffffffff81002000 t $x.1\nffffffff81003000 t bar\nzzz line\nffffffff81004000 t af
                 .collect()
         };
         // the halves sorted apart and merged give the order of one sort of the whole
-        let order =
-            |p: &Parsed| -> Vec<u32> { sort_keys(&p.entries).iter().map(|k| !k.1).collect() };
+        let order = |p: &Parsed| func_map_order(&p.entries);
         let one = parse_text(&t, usize::MAX);
         assert_eq!(one.entries.len(), 400 - 57);
         assert_eq!(names(&parse_text(&t, 0)), names(&one));
