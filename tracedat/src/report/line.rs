@@ -24,8 +24,31 @@ impl TimeFmt {
         match self {
             TimeFmt::Usecs => {
                 let t = ts.wrapping_add(500) / 1000;
-                write_u64_pad(out, t / 1_000_000, 5);
-                write_fraction(out, (t % 1_000_000) as u32, 6);
+                let secs = t / 1_000_000;
+                let us = (t % 1_000_000) as u32;
+                if secs < 100_000 {
+                    // the usual case, `%5llu.%06u` in one fixed-width piece
+                    let mut b = [b' '; 12];
+                    let mut v = secs as u32;
+                    let mut i = 5;
+                    loop {
+                        i -= 1;
+                        b[i] = b'0' + (v % 10) as u8;
+                        v /= 10;
+                        if v == 0 {
+                            break;
+                        }
+                    }
+                    b[5] = b'.';
+                    let (hi, lo) = (us / 10_000, us % 10_000);
+                    b[6..8].copy_from_slice(&pair_digits(hi));
+                    b[8..10].copy_from_slice(&pair_digits(lo / 100));
+                    b[10..12].copy_from_slice(&pair_digits(lo % 100));
+                    put(out, &b);
+                } else {
+                    write_u64_pad(out, secs, 5);
+                    write_fraction(out, us, 6);
+                }
             }
             TimeFmt::Nsecs => {
                 write_u64_pad(out, ts / 1_000_000_000, 5);
@@ -266,6 +289,19 @@ mod tests {
         let mut v = Vec::new();
         TimeFmt::Usecs.write_column(&mut v, 71_145_939_500);
         assert_eq!(v, b"    71.145940:");
+        for (ts, want) in [
+            (0, "    0.000000"),
+            (999_999_499, "    0.999999"),
+            (999_999_500, "    1.000000"),
+            (99_999_999_999_499, "99999.999999"),
+            (99_999_999_999_500, "100000.000000"),
+            (1_234_567_890_123_456, "1234567.890123"),
+            (3_818_094_098_000, " 3818.094098"),
+        ] {
+            v.clear();
+            TimeFmt::Usecs.write(&mut v, ts);
+            assert_eq!(String::from_utf8_lossy(&v), want, "{ts}");
+        }
         v.clear();
         TimeFmt::Nsecs.write_column(&mut v, 71_145_939_500);
         assert_eq!(v, b"    71.145939500:");
