@@ -220,7 +220,7 @@ fn unsigned_of(len: Len, v: u64) -> u64 {
 #[inline]
 pub(crate) fn hex_into(buf: &mut [u8; 24], m: u64) -> usize {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let n = (((64 - (m | 1).leading_zeros()) + 3) / 4) as usize;
+    let n = (64 - (m | 1).leading_zeros()).div_ceil(4) as usize;
     let at = buf.len() - n;
     let mut v = m;
     for k in (at..buf.len()).rev() {
