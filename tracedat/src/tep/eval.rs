@@ -1150,6 +1150,36 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
 
     /// `print_parse_data()`.
     pub(crate) fn print_parse(&self, out: &mut Vec<u8>, p: &PrintParse, args: &[Arg], raw: bool) {
+        // the common case: an integer field inside the record, formatted as the general
+        // path below would (`eval` of the field, `print_arg_number`'s cast)
+        if let Some((off, size)) = p.field {
+            if self.in_record(off, size) {
+                if let Some(v) = self.tep.endian.uint(self.buf, off as usize, size as usize) {
+                    match (p.kind, p.spec.as_ref()) {
+                        (PKind::Digit, Some(spec)) => {
+                            let v = match p.ls {
+                                -2 => v as i8 as i64 as u64,
+                                -1 => v as i16 as i64 as u64,
+                                0 => v as i32 as i64 as u64,
+                                _ => v,
+                            };
+                            cprintf_int_spec(out, spec, v);
+                        }
+                        _ if v == 0 => out.extend_from_slice(b"(nil)"),
+                        _ => {
+                            out.extend_from_slice(b"0x");
+                            push_hex(out, v, false);
+                        }
+                    }
+                    return;
+                }
+            }
+        }
+        self.print_parse_general(out, p, args, raw);
+    }
+
+    #[inline(never)]
+    fn print_parse_general(&self, out: &mut Vec<u8>, p: &PrintParse, args: &[Arg], raw: bool) {
         let arg = |i: Option<u32>| i.and_then(|i| args.get(i as usize));
         let len_arg: i32 = match arg(p.len_arg) {
             Some(a) => self.eval(a) as i32,

@@ -75,6 +75,9 @@ pub(crate) struct PrintParse {
     pub arg: Option<u32>,
     pub len_arg: Option<u32>,
     pub ls: i32,
+    /// For an integer or bare `%p` conversion of a plain 1/2/4/8-byte field: the field's
+    /// (offset, size), read straight from the record when it lies inside it.
+    pub field: Option<(u32, u32)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,6 +86,44 @@ pub(crate) enum PKind {
     Digit,
     Pointer,
     String,
+}
+
+/// The (offset, size) of the field an integer or bare `%p` conversion prints when it is a
+/// plain field the general evaluator would read as is.
+fn plain_int_field(p: &PrintParse, args: &[Arg], format: &EventFormat) -> Option<(u32, u32)> {
+    if p.len_arg.is_some() {
+        return None;
+    }
+    match p.kind {
+        PKind::Digit => {
+            if !(-2..=2).contains(&p.ls) {
+                return None;
+            }
+            p.spec.as_ref().filter(|s| s.conv != b's')?;
+        }
+        // a bare `%p` (the letters after it that select another printer are excluded)
+        PKind::Pointer => {
+            let at = p.format.iter().position(|&c| c == b'p')?;
+            if matches!(
+                p.format.get(at + 1),
+                Some(b'F' | b'f' | b'S' | b's' | b'M' | b'm' | b'I' | b'i' | b'U' | b'h')
+            ) {
+                return None;
+            }
+        }
+        _ => return None,
+    }
+    let Some(Arg::Field { field: Some(i) }) = args.get(p.arg? as usize) else {
+        return None;
+    };
+    let i = *i as usize;
+    let nc = format.common_fields.len();
+    let f = if i < nc {
+        &format.common_fields[i]
+    } else {
+        format.fields.get(i - nc)?
+    };
+    matches!(f.size, 1 | 2 | 4 | 8).then_some((f.offset, f.size))
 }
 
 /// Literal text, then the conversion `cache[conv]` (if any).
@@ -655,6 +696,9 @@ impl<'a> Tep<'a> {
                         }
                         if !is_bprint {
                             cache = parse_args(pf.format.as_bytes(), args.len(), &mut failed, v18);
+                            for p in &mut cache {
+                                p.field = plain_int_field(p, &args, &format);
+                            }
                         }
                     }
                     None => failed = true,
@@ -1071,6 +1115,7 @@ fn parse_arg_format(
                     arg: Some(*argi as u32),
                     len_arg,
                     ls,
+                    field: None,
                 });
                 *argi += 1;
                 return ret + 1;
@@ -1085,6 +1130,7 @@ fn parse_arg_format(
                     arg: None,
                     len_arg: None,
                     ls: 0,
+                    field: None,
                 });
                 return ret + 1;
             }
@@ -1111,6 +1157,7 @@ fn parse_arg_format(
                 arg: Some(*argi as u32),
                 len_arg,
                 ls: if is_str { 0 } else { ls },
+                field: None,
             });
             *argi += 1;
             return ret + 1;
@@ -1163,6 +1210,7 @@ fn parse_arg_string(f: &[u8], start: usize, out: &mut Vec<PrintParse>) -> usize 
         arg: None,
         len_arg: None,
         ls: 0,
+        field: None,
     });
     ret
 }
