@@ -742,7 +742,11 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
 
     /// `print_function()` for `%ps %pS %pf %pF`.
     fn print_function(&self, out: &mut Vec<u8>, conv: u8, arg: &Arg, raw: bool) {
-        let val = self.eval(arg);
+        self.print_function_value(out, conv, self.eval(arg), raw);
+    }
+
+    #[inline(never)]
+    fn print_function_value(&self, out: &mut Vec<u8>, conv: u8, val: u64, raw: bool) {
         let found = self.tep.kallsyms.find(val);
         if let Some((sym, _)) = found {
             put(out, sym.name.as_bytes());
@@ -1149,14 +1153,15 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
     }
 
     /// `print_parse_data()`.
+    #[inline(always)]
     pub(crate) fn print_parse(&self, out: &mut Vec<u8>, p: &PrintParse, args: &[Arg], raw: bool) {
         // the common case: an integer field inside the record, formatted as the general
         // path below would (`eval` of the field, `print_arg_number`'s cast)
-        if let Some((off, size)) = p.field {
+        if let Some((off, size, how)) = p.field {
             if self.in_record(off, size) {
                 if let Some(v) = self.tep.endian.uint(self.buf, off as usize, size as usize) {
-                    match (p.kind, p.spec.as_ref()) {
-                        (PKind::Digit, Some(spec)) => {
+                    match (how, p.spec.as_ref()) {
+                        (b'd', Some(spec)) => {
                             let v = match p.ls {
                                 -2 => v as i8 as i64 as u64,
                                 -1 => v as i16 as i64 as u64,
@@ -1165,11 +1170,12 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
                             };
                             cprintf_int_spec(out, spec, v);
                         }
-                        _ if v == 0 => out.extend_from_slice(b"(nil)"),
-                        _ => {
+                        (b'p', _) if v == 0 => out.extend_from_slice(b"(nil)"),
+                        (b'p', _) => {
                             out.extend_from_slice(b"0x");
                             push_hex(out, v, false);
                         }
+                        (conv, _) => self.print_function_value(out, conv, v, raw),
                     }
                     return;
                 }

@@ -75,9 +75,10 @@ pub(crate) struct PrintParse {
     pub arg: Option<u32>,
     pub len_arg: Option<u32>,
     pub ls: i32,
-    /// For an integer or bare `%p` conversion of a plain 1/2/4/8-byte field: the field's
-    /// (offset, size), read straight from the record when it lies inside it.
-    pub field: Option<(u32, u32)>,
+    /// For an integer, bare `%p` or `%pS`-like conversion of a plain 1/2/4/8-byte field: the
+    /// field's offset and size, read straight from the record when it lies inside it, and
+    /// the printer (`d` an integer, `p` a bare pointer, else the `%p` letter `F f S s`).
+    pub field: Option<(u32, u32, u8)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,29 +91,30 @@ pub(crate) enum PKind {
 
 /// The (offset, size) of the field an integer or bare `%p` conversion prints when it is a
 /// plain field the general evaluator would read as is.
-fn plain_int_field(p: &PrintParse, args: &[Arg], format: &EventFormat) -> Option<(u32, u32)> {
+fn plain_int_field(p: &PrintParse, args: &[Arg], format: &EventFormat) -> Option<(u32, u32, u8)> {
     if p.len_arg.is_some() {
         return None;
     }
-    match p.kind {
+    let how = match p.kind {
         PKind::Digit => {
             if !(-2..=2).contains(&p.ls) {
                 return None;
             }
             p.spec.as_ref().filter(|s| s.conv != b's')?;
+            b'd'
         }
-        // a bare `%p` (the letters after it that select another printer are excluded)
+        // a bare `%p`, or a symbol; the other letters select printers that read the field
+        // as an address of bytes
         PKind::Pointer => {
             let at = p.format.iter().position(|&c| c == b'p')?;
-            if matches!(
-                p.format.get(at + 1),
-                Some(b'F' | b'f' | b'S' | b's' | b'M' | b'm' | b'I' | b'i' | b'U' | b'h')
-            ) {
-                return None;
+            match p.format.get(at + 1) {
+                Some(&c @ (b'F' | b'f' | b'S' | b's')) => c,
+                Some(b'M' | b'm' | b'I' | b'i' | b'U' | b'h') => return None,
+                _ => b'p',
             }
         }
         _ => return None,
-    }
+    };
     let Some(Arg::Field { field: Some(i) }) = args.get(p.arg? as usize) else {
         return None;
     };
@@ -123,7 +125,7 @@ fn plain_int_field(p: &PrintParse, args: &[Arg], format: &EventFormat) -> Option
     } else {
         format.fields.get(i - nc)?
     };
-    matches!(f.size, 1 | 2 | 4 | 8).then_some((f.offset, f.size))
+    matches!(f.size, 1 | 2 | 4 | 8).then_some((f.offset, f.size, how))
 }
 
 /// Literal text, then the conversion `cache[conv]` (if any).
