@@ -1181,6 +1181,20 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
                 }
             }
         }
+        if let (Some(i), Some(spec)) = (p.str_field, p.spec.as_ref()) {
+            // as print_str_arg does for `__get_str`; the string's own NUL ends it, so the
+            // output needs no NUL scan afterwards
+            let (off, len) = self.dyn_range(self.field(i));
+            if len == 0 {
+                return;
+            }
+            if let Some(rest) = self.buf.get(off as usize..) {
+                if let Some(z) = nul_at(rest) {
+                    cprintf_str_spec(out, spec, &rest[..z]);
+                    return;
+                }
+            }
+        }
         self.print_parse_general(out, p, args, raw);
     }
 

@@ -79,6 +79,8 @@ pub(crate) struct PrintParse {
     /// field's offset and size, read straight from the record when it lies inside it, and
     /// the printer (`d` an integer, `p` a bare pointer, else the `%p` letter `F f S s`).
     pub field: Option<(u32, u32, u8)>,
+    /// For a `%s` of `__get_str(field)`: the field's index.
+    pub str_field: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,6 +128,18 @@ fn plain_int_field(p: &PrintParse, args: &[Arg], format: &EventFormat) -> Option
         format.fields.get(i - nc)?
     };
     matches!(f.size, 1 | 2 | 4 | 8).then_some((f.offset, f.size, how))
+}
+
+/// The field of a `%s` conversion (no `*`) of `__get_str(field)`.
+fn plain_str_field(p: &PrintParse, args: &[Arg]) -> Option<u32> {
+    if p.kind != PKind::String || p.len_arg.is_some() {
+        return None;
+    }
+    p.spec.as_ref().filter(|s| s.conv == b's')?;
+    match args.get(p.arg? as usize) {
+        Some(Arg::Str { field: Some(i) }) => Some(*i),
+        _ => None,
+    }
 }
 
 /// Literal text, then the conversion `cache[conv]` (if any).
@@ -700,6 +714,7 @@ impl<'a> Tep<'a> {
                             cache = parse_args(pf.format.as_bytes(), args.len(), &mut failed, v18);
                             for p in &mut cache {
                                 p.field = plain_int_field(p, &args, &format);
+                                p.str_field = plain_str_field(p, &args);
                             }
                         }
                     }
@@ -1118,6 +1133,7 @@ fn parse_arg_format(
                     len_arg,
                     ls,
                     field: None,
+                    str_field: None,
                 });
                 *argi += 1;
                 return ret + 1;
@@ -1133,6 +1149,7 @@ fn parse_arg_format(
                     len_arg: None,
                     ls: 0,
                     field: None,
+                    str_field: None,
                 });
                 return ret + 1;
             }
@@ -1160,6 +1177,7 @@ fn parse_arg_format(
                 len_arg,
                 ls: if is_str { 0 } else { ls },
                 field: None,
+                str_field: None,
             });
             *argi += 1;
             return ret + 1;
@@ -1213,6 +1231,7 @@ fn parse_arg_string(f: &[u8], start: usize, out: &mut Vec<PrintParse>) -> usize 
         len_arg: None,
         ls: 0,
         field: None,
+        str_field: None,
     });
     ret
 }
