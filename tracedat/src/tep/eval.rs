@@ -1155,8 +1155,9 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
     /// `print_parse_data()`.
     #[inline(always)]
     pub(crate) fn print_parse(&self, out: &mut Vec<u8>, p: &PrintParse, args: &[Arg], raw: bool) {
-        // the common case: an integer field inside the record, formatted as the general
-        // path below would (`eval` of the field, `print_arg_number`'s cast)
+        // The common cases, printed as the general path below would: an integer, pointer or
+        // symbol from a plain field inside the record (`eval` of the field, then
+        // `print_arg_number`'s cast, `%p`, `print_function`), a `__get_str` string.
         if let Some((off, size, how)) = p.field {
             if self.in_record(off, size) {
                 if let Some(v) = self.tep.endian.uint(self.buf, off as usize, size as usize) {

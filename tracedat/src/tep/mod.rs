@@ -93,7 +93,7 @@ pub(crate) enum PKind {
 
 /// The (offset, size) of the field an integer or bare `%p` conversion prints when it is a
 /// plain field the general evaluator would read as is.
-fn plain_int_field(p: &PrintParse, args: &[Arg], format: &EventFormat) -> Option<(u32, u32, u8)> {
+fn plain_field_conv(p: &PrintParse, args: &[Arg], format: &EventFormat) -> Option<(u32, u32, u8)> {
     if p.len_arg.is_some() {
         return None;
     }
@@ -713,7 +713,7 @@ impl<'a> Tep<'a> {
                         if !is_bprint {
                             cache = parse_args(pf.format.as_bytes(), args.len(), &mut failed, v18);
                             for p in &mut cache {
-                                p.field = plain_int_field(p, &args, &format);
+                                p.field = plain_field_conv(p, &args, &format);
                                 p.str_field = plain_str_field(p, &args);
                             }
                         }
