@@ -91,8 +91,9 @@ pub(crate) enum PKind {
     String,
 }
 
-/// The (offset, size) of the field an integer or bare `%p` conversion prints when it is a
-/// plain field the general evaluator would read as is.
+/// Where the value an integer, bare `%p` or `%pS`-like conversion prints is, when it is a
+/// plain field (or an element of a fixed array at a constant index) that the general
+/// evaluator would read as is: (offset, size, printer).
 fn plain_field_conv(p: &PrintParse, args: &[Arg], format: &EventFormat) -> Option<(u32, u32, u8)> {
     if p.len_arg.is_some() {
         return None;
@@ -117,17 +118,39 @@ fn plain_field_conv(p: &PrintParse, args: &[Arg], format: &EventFormat) -> Optio
         }
         _ => return None,
     };
-    let Some(Arg::Field { field: Some(i) }) = args.get(p.arg? as usize) else {
-        return None;
+    let field = |i: u32| {
+        let i = i as usize;
+        let nc = format.common_fields.len();
+        if i < nc {
+            format.common_fields.get(i)
+        } else {
+            format.fields.get(i - nc)
+        }
     };
-    let i = *i as usize;
-    let nc = format.common_fields.len();
-    let f = if i < nc {
-        &format.common_fields[i]
-    } else {
-        format.fields.get(i - nc)?
+    let (offset, size) = match args.get(p.arg? as usize)? {
+        Arg::Field { field: Some(i) } => {
+            let f = field(*i)?;
+            (f.offset, f.size)
+        }
+        // `REC->array[n]` of a fixed array with a number for `n`: eval_op's `[`
+        Arg::Op {
+            op, left, right, ..
+        } if op == "[" => {
+            let (Some(Arg::Field { field: Some(i) }), Some(Arg::Atom(a))) =
+                (left.as_deref(), right.as_deref())
+            else {
+                return None;
+            };
+            let f = field(*i)?;
+            let n = a.number? as u32;
+            (
+                f.offset.wrapping_add(n.wrapping_mul(f.element_size)),
+                f.element_size,
+            )
+        }
+        _ => return None,
     };
-    matches!(f.size, 1 | 2 | 4 | 8).then_some((f.offset, f.size, how))
+    matches!(size, 1 | 2 | 4 | 8).then_some((offset, size, how))
 }
 
 /// The field of a `%s` conversion (no `*`) of `__get_str(field)`.
