@@ -145,6 +145,25 @@ fn report(program: &Path, pre: &[&str], file: &Path) -> (Vec<u8>, Option<i32>) {
     (o.stdout, o.status.code())
 }
 
+/// [`report`] by a reference trace-cmd, twice, and a third time when those two differ,
+/// keeping the output two runs agree on. trace-cmd 3.1.6 is not deterministic on some files:
+/// on foreign/wsdias_labsisop_sched_fifo_trace.dat it printed raw timestamps
+/// (`3263408978039:` for `  3263.408978:`) in 3 of 200 runs here, which made this test fail
+/// once in CI with rtrace-cmd's output right.
+fn reference_report(program: &Path, file: &Path) -> (Vec<u8>, Option<i32>) {
+    let a = report(program, &[], file);
+    let b = report(program, &[], file);
+    if a == b {
+        return a;
+    }
+    let c = report(program, &[], file);
+    if c == b {
+        b
+    } else {
+        a
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Variant {
     V6,
@@ -223,8 +242,8 @@ struct Ctx {
 fn check_file(ctx: &Ctx, src: &Path, variants: &[Variant]) -> Vec<String> {
     let mut fails = Vec::new();
     let name = src.file_stem().unwrap().to_string_lossy().into_owned();
-    let want33 = report(&ctx.r33, &[], src);
-    let want31 = report(&ctx.r31, &[], src);
+    let want33 = reference_report(&ctx.r33, src);
+    let want31 = reference_report(&ctx.r31, src);
     // 3.1.6 cannot open zlib files (it prints nothing and fails).
     let readable31 = want31.1 == Some(0) || !want31.0.is_empty();
     let orig = fs::read(src).unwrap();
@@ -278,7 +297,7 @@ fn check_file(ctx: &Ctx, src: &Path, variants: &[Variant]) -> Vec<String> {
                 ));
             }
         };
-        cmp("3.3.1 report", report(&ctx.r33, &[], &out), &want33);
+        cmp("3.3.1 report", reference_report(&ctx.r33, &out), &want33);
         cmp(
             "rtrace-cmd report",
             report(Path::new(BIN), &[], &out),
@@ -286,7 +305,7 @@ fn check_file(ctx: &Ctx, src: &Path, variants: &[Variant]) -> Vec<String> {
         );
         let ours31 = report(Path::new(BIN), &["--compat", "3.1"], &out);
         if v != Variant::Zlib {
-            let got31 = report(&ctx.r31, &[], &out);
+            let got31 = reference_report(&ctx.r31, &out);
             if readable31 {
                 cmp("3.1.6 report", got31, &want31);
             } else {
