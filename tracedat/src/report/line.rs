@@ -3,7 +3,7 @@
 //! libtraceevent `print_event_time`, `data_latency_format`).
 
 use crate::outbuf::{pad, put};
-use crate::tep::printf::{decimal_into, pair_digits};
+use crate::tep::printf::{decimal_into, digits_into, pair_digits};
 
 /// How timestamps are printed (`time_format()` in trace-read.c).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -249,17 +249,8 @@ impl LatencyFields {
         let mut n = 4;
         if pc & 0xf0 != 0 {
             // "%x" of pc >> 4: more than one digit when the upper bits are set
-            let mut d = [0u8; 8];
-            let mut i = d.len();
-            let mut v = pc >> 4;
-            loop {
-                i -= 1;
-                d[i] = HEX[(v & 15) as usize];
-                v >>= 4;
-                if v == 0 {
-                    break;
-                }
-            }
+            let mut d = [0u8; 24];
+            let i = digits_into(&mut d, (pc >> 4) as u64, 16, false);
             let k = d.len() - i;
             b[n..n + k].copy_from_slice(&d[i..]);
             n += k;

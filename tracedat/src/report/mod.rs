@@ -33,6 +33,7 @@ use crate::file::TraceFile;
 use crate::filter::{FilterArgs, FilterEnv, FilterSet};
 use crate::merge::{Input, Merge};
 use crate::stream::TimeConfig;
+use crate::tep::printf::push_hex;
 use crate::tep::{Event, Tep};
 use crate::{Dialect, Endian};
 
@@ -1272,7 +1273,7 @@ impl<'f> Producer<'_, '_, 'f, '_> {
                 if opts.raw {
                     if dialect == Dialect::V3_3 || opts.latency {
                         line.extend_from_slice(b"-0x");
-                        push_hex(line, st.lat.flags(st.endian, rec.data) as u32 as u64);
+                        push_hex(line, st.lat.flags(st.endian, rec.data) as u32 as u64, false);
                     }
                 } else if dialect == Dialect::V3_3 || opts.latency {
                     if !opts.latency {
@@ -1427,29 +1428,13 @@ fn write_unknown(line: &mut Vec<u8>, opts: &Options, flags: i64) {
     line.extend_from_slice(b"[UNKNOWN EVENT]");
     if opts.raw {
         line.extend_from_slice(b"-0x");
-        push_hex(line, flags as u32 as u64);
+        push_hex(line, flags as u32 as u64, false);
     } else if opts.dialect == Dialect::V3_3 || opts.latency {
         line.extend_from_slice(b"[UNKNOWN EVENT]");
     }
     line.extend_from_slice(b"[UNKNOWN EVENT]");
     line::write_event_name(line, b"(NULL)");
     line.extend_from_slice(b"[UNKNOWN EVENT]");
-}
-
-/// `%x`.
-fn push_hex(out: &mut Vec<u8>, mut v: u64) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut b = [0u8; 16];
-    let mut i = b.len();
-    loop {
-        i -= 1;
-        b[i] = HEX[(v & 15) as usize];
-        v >>= 4;
-        if v == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&b[i..]);
 }
 
 /// The per-event decisions, made on the first record of each event type.

@@ -24,6 +24,7 @@ use super::line::{self, LatencyFields, TimeFmt};
 use super::plugins::{Ctx, PluginOptions, Rec, State};
 use super::{write_prefix, write_unknown, EvInfo, Options, Out, Producer, ReportError, Sink};
 use crate::stream::{RecordHome, RecordHomeRef};
+use crate::tep::printf::push_hex;
 use crate::tep::Tep;
 use crate::{Dialect, Endian};
 
@@ -214,7 +215,7 @@ fn print_job(
             if opts.raw {
                 if dialect == Dialect::V3_3 || opts.latency {
                     out.extend_from_slice(b"-0x");
-                    super::push_hex(out, f.lat.flags(f.endian, data) as u32 as u64);
+                    push_hex(out, f.lat.flags(f.endian, data) as u32 as u64, false);
                 }
             } else if dialect == Dialect::V3_3 || opts.latency {
                 if !opts.latency {

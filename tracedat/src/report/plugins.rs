@@ -16,6 +16,7 @@ use std::io::Write;
 
 use crate::endian::Endian;
 use crate::format::{EventFormat, Field};
+use crate::tep::printf::push_hex;
 use crate::Dialect;
 
 use super::comm::Comms;
@@ -77,22 +78,6 @@ pub struct Ctx<'a> {
 pub struct State {
     /// The function plugin's per-CPU parent stacks (`fstack`), for the indent option.
     func_stacks: Vec<Vec<Option<Box<str>>>>,
-}
-
-/// `%x`/`%llx`.
-fn push_hex_u64(out: &mut Vec<u8>, mut v: u64) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut b = [0u8; 16];
-    let mut i = b.len();
-    loop {
-        i -= 1;
-        b[i] = HEX[(v & 15) as usize];
-        v >>= 4;
-        if v == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&b[i..]);
 }
 
 /// Read a field as libtraceevent's `tep_read_number_field`: `None` for odd sizes.
@@ -560,7 +545,7 @@ impl Handler {
                             out.push(b'(');
                             out.extend_from_slice(name.as_bytes());
                             out.extend_from_slice(b"+0x");
-                            push_hex_u64(out, v.wrapping_sub(start) as u32 as u64);
+                            push_hex(out, v.wrapping_sub(start) as u32 as u64, false);
                             out.extend_from_slice(b") ");
                         }
                     }

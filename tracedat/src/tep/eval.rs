@@ -13,7 +13,7 @@
 use std::cell::Cell;
 use std::sync::atomic::Ordering;
 
-use super::printf::{cprintf, cprintf_int_spec, cprintf_str_spec, PArg, Spec};
+use super::printf::{cprintf, cprintf_int_spec, cprintf_str_spec, push_hex, PArg, Spec};
 use super::printfmt::{eval_type_str, Arg, Func, FuncArg};
 use super::{Compiled, PKind, PrintParse, Tep};
 use crate::cnum::{is_print, is_space, strtoull};
@@ -62,26 +62,6 @@ fn push_i64(out: &mut Vec<u8>, v: i64) {
         out.push(b'-');
     }
     push_u64(out, v.unsigned_abs());
-}
-
-fn push_hex(out: &mut Vec<u8>, v: u64, upper: bool) {
-    let t: &[u8; 16] = if upper {
-        b"0123456789ABCDEF"
-    } else {
-        b"0123456789abcdef"
-    };
-    let mut b = [0u8; 16];
-    let mut i = b.len();
-    let mut v = v;
-    loop {
-        i -= 1;
-        b[i] = t[(v & 15) as usize];
-        v >>= 4;
-        if v == 0 {
-            break;
-        }
-    }
-    put(out, &b[i..]);
 }
 
 /// `eval_flag()`: the value of a `__print_flags`/`__print_symbolic` entry.

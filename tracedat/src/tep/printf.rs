@@ -196,7 +196,7 @@ pub(crate) fn cprintf_int_spec(out: &mut Vec<u8>, s: &Spec, v: u64) {
                 decimal_into(&mut buf, v.unsigned_abs())
             }
             b'u' => decimal_into(&mut buf, unsigned_of(s.len, v)),
-            b'x' => hex_into(&mut buf, unsigned_of(s.len, v)),
+            b'x' => digits_into(&mut buf, unsigned_of(s.len, v), 16, false),
             _ => return fmt_int(out, s, v),
         };
         put(out, &buf[at..]);
@@ -216,18 +216,12 @@ fn unsigned_of(len: Len, v: u64) -> u64 {
     }
 }
 
-/// Writes the lowercase hex digits of `m` into the end of `buf`; returns where they start.
+/// `%x`/`%X` of `v` appended to `out`.
 #[inline]
-pub(crate) fn hex_into(buf: &mut [u8; 24], m: u64) -> usize {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let n = (64 - (m | 1).leading_zeros()).div_ceil(4) as usize;
-    let at = buf.len() - n;
-    let mut v = m;
-    for k in (at..buf.len()).rev() {
-        buf[k] = HEX[(v & 15) as usize];
-        v >>= 4;
-    }
-    at
+pub(crate) fn push_hex(out: &mut Vec<u8>, v: u64, upper: bool) {
+    let mut buf = [0u8; 24];
+    let at = digits_into(&mut buf, v, 16, upper);
+    put(out, &buf[at..]);
 }
 
 /// [`cprintf`] of a [`precompile`]d `%s` format with its string argument.
@@ -422,7 +416,7 @@ pub(crate) fn decimal_into(buf: &mut [u8; 24], mut m: u64) -> usize {
 
 /// Writes the digits of `m` in `base` into the end of `buf`; returns where they start.
 #[inline]
-fn digits_into(buf: &mut [u8; 24], mut m: u64, base: u64, upper: bool) -> usize {
+pub(crate) fn digits_into(buf: &mut [u8; 24], mut m: u64, base: u64, upper: bool) -> usize {
     let mut i = buf.len();
     match base {
         10 => return decimal_into(buf, m),
@@ -562,11 +556,15 @@ mod tests {
             1 << 63,
             0x0fff,
         ] {
-            let mut b = [0u8; 24];
-            let at = hex_into(&mut b, v);
-            assert_eq!(&b[at..], format!("{v:x}").as_bytes());
+            let mut out = b"0x".to_vec();
+            push_hex(&mut out, v, false);
+            assert_eq!(out, format!("0x{v:x}").as_bytes());
+            out.clear();
+            push_hex(&mut out, v, true);
+            assert_eq!(out, format!("{v:X}").as_bytes());
         }
     }
+
     use std::ffi::{c_char, c_int, CString};
 
     extern "C" {
