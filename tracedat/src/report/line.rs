@@ -39,11 +39,7 @@ impl TimeFmt {
                             break;
                         }
                     }
-                    b[5] = b'.';
-                    let (hi, lo) = (us / 10_000, us % 10_000);
-                    b[6..8].copy_from_slice(&pair_digits(hi));
-                    b[8..10].copy_from_slice(&pair_digits(lo / 100));
-                    b[10..12].copy_from_slice(&pair_digits(lo % 100));
+                    fraction_into(&mut b[5..], us, 6);
                     put(out, &b);
                 } else {
                     write_u64_pad(out, secs, 5);
@@ -72,7 +68,14 @@ impl TimeFmt {
 /// `.` and `v` zero-padded to `digits` (6 or 9) digits, `v < 10^digits`.
 #[inline]
 fn write_fraction(out: &mut Vec<u8>, v: u32, digits: usize) {
-    let mut b = [b'0'; 10];
+    let mut b = [0u8; 10];
+    fraction_into(&mut b, v, digits);
+    put(out, &b[..=digits]);
+}
+
+/// [`write_fraction`] into `b[..=digits]`.
+#[inline]
+fn fraction_into(b: &mut [u8], v: u32, digits: usize) {
     b[0] = b'.';
     // two digits per step from the right; 9 digits end with a lone one
     let mut v = v;
@@ -87,7 +90,6 @@ fn write_fraction(out: &mut Vec<u8>, v: u32, digits: usize) {
     if i == 2 {
         b[1] = b'0' + v as u8;
     }
-    put(out, &b[..=digits]);
 }
 
 /// `%*llu`: right-aligned in `width`.
@@ -98,18 +100,6 @@ pub fn write_u64_pad(out: &mut Vec<u8>, v: u64, width: usize) {
     let n = buf.len() - at;
     if n < width {
         pad(out, width - n, b' ');
-    }
-    put(out, &buf[at..]);
-}
-
-/// `%0*llu`: zero-padded to `width`.
-#[inline]
-pub fn write_u64_zero(out: &mut Vec<u8>, v: u64, width: usize) {
-    let mut buf = [0u8; 24];
-    let at = decimal_into(&mut buf, v);
-    let n = buf.len() - at;
-    if n < width {
-        pad(out, width - n, b'0');
     }
     put(out, &buf[at..]);
 }
