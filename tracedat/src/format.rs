@@ -131,6 +131,17 @@ impl EventFormat {
         self.common_fields.iter().find(|f| &*f.name == name)
     }
 
+    /// The field at `idx` counting common fields first, then the event's own: how the print
+    /// format's argument tree refers to fields.
+    #[inline]
+    pub fn field_at(&self, idx: u32) -> Option<&Field> {
+        let i = idx as usize;
+        match i.checked_sub(self.common_fields.len()) {
+            None => self.common_fields.get(i),
+            Some(k) => self.fields.get(k),
+        }
+    }
+
     /// A common or event field by name, common fields first (`tep_find_any_field`).
     pub fn any_field(&self, name: &str) -> Option<&Field> {
         self.common_field(name).or_else(|| self.field(name))

@@ -118,18 +118,9 @@ fn plain_field_conv(p: &PrintParse, args: &[Arg], format: &EventFormat) -> Optio
         }
         _ => return None,
     };
-    let field = |i: u32| {
-        let i = i as usize;
-        let nc = format.common_fields.len();
-        if i < nc {
-            format.common_fields.get(i)
-        } else {
-            format.fields.get(i - nc)
-        }
-    };
     let (offset, size) = match args.get(p.arg? as usize)? {
         Arg::Field { field: Some(i) } => {
-            let f = field(*i)?;
+            let f = format.field_at(*i)?;
             (f.offset, f.size)
         }
         // `REC->array[n]` of a fixed array with a number for `n`: eval_op's `[`
@@ -141,7 +132,7 @@ fn plain_field_conv(p: &PrintParse, args: &[Arg], format: &EventFormat) -> Optio
             else {
                 return None;
             };
-            let f = field(*i)?;
+            let f = format.field_at(*i)?;
             let n = a.number? as u32;
             (
                 f.offset.wrapping_add(n.wrapping_mul(f.element_size)),
@@ -216,13 +207,9 @@ pub(crate) struct Compiled {
 
 impl Compiled {
     pub(crate) fn field_at(&self, idx: u32) -> &Field {
-        let i = idx as usize;
-        let c = &self.format.common_fields;
-        if i < c.len() {
-            &c[i]
-        } else {
-            &self.format.fields[i - c.len()]
-        }
+        self.format
+            .field_at(idx)
+            .expect("field index from this event's argument tree")
     }
 
     pub(crate) fn string_cleared(&self, idx: u32) -> &AtomicBool {
