@@ -64,6 +64,57 @@ fn push_i64(out: &mut Vec<u8>, v: i64) {
     push_u64(out, v.unsigned_abs());
 }
 
+/// The printer a `%p` format selects by the letter after its `p` (`print_arg_pointer`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pointer {
+    /// `%pF %pf %pS %ps`, with that letter.
+    Function(u8),
+    Mac,
+    Ip,
+    Uuid,
+    RawBuff,
+    /// `%p` alone (or followed by any other letter).
+    Plain,
+}
+
+/// The printer of a `%p` format, and the format's text after the `p`.
+#[inline]
+pub(crate) fn pointer_printer(format: &[u8]) -> (Pointer, &[u8]) {
+    let p = match format.iter().position(|&c| c == b'p') {
+        Some(i) => &format[i + 1..],
+        None => &format[format.len()..],
+    };
+    let printer = match p.first().copied().unwrap_or(0) {
+        c @ (b'F' | b'f' | b'S' | b's') => Pointer::Function(c),
+        b'M' | b'm' => Pointer::Mac,
+        b'I' | b'i' => Pointer::Ip,
+        b'U' => Pointer::Uuid,
+        b'h' => Pointer::RawBuff,
+        _ => Pointer::Plain,
+    };
+    (printer, p)
+}
+
+/// A plain `%p`: `(nil)` or `0x` and the hex digits.
+#[inline(always)]
+fn plain_pointer(out: &mut Vec<u8>, v: u64) {
+    if v == 0 {
+        out.extend_from_slice(b"(nil)");
+    } else {
+        out.extend_from_slice(b"0x");
+        push_hex(out, v, false);
+    }
+}
+
+/// How [`Ctx::print_parse`] prints a conversion whose value is a plain field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FieldConv {
+    /// An integer conversion (`print_arg_number`).
+    Int,
+    /// A `%p` printer that takes the value itself: [`Pointer::Function`] or [`Pointer::Plain`].
+    Pointer(Pointer),
+}
+
 /// `eval_flag()`: the value of a `__print_flags`/`__print_symbolic` entry.
 pub(crate) fn eval_flag(s: &str) -> i64 {
     const NAMED: [(&str, i64); 12] = [
@@ -754,26 +805,14 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
             puts(out, s);
             return;
         }
-        let p = match format.iter().position(|&c| c == b'p') {
-            Some(i) => &format[i + 1..],
-            None => &format[format.len()..],
-        };
-        match p.first().copied().unwrap_or(0) {
-            c @ (b'F' | b'f' | b'S' | b's') => self.print_function(out, c, arg, raw),
-            b'M' | b'm' => self.print_mac(out, p, arg),
-            b'I' | b'i' => self.print_ip(out, p, arg),
-            b'U' => self.print_uuid(out, p, arg),
-            b'h' => self.print_raw_buff(out, p, arg, plen),
-            _ => {
-                // "%p"
-                let v = self.eval(arg);
-                if v == 0 {
-                    out.extend_from_slice(b"(nil)");
-                } else {
-                    out.extend_from_slice(b"0x");
-                    push_hex(out, v, false);
-                }
-            }
+        let (printer, p) = pointer_printer(format);
+        match printer {
+            Pointer::Function(c) => self.print_function(out, c, arg, raw),
+            Pointer::Mac => self.print_mac(out, p, arg),
+            Pointer::Ip => self.print_ip(out, p, arg),
+            Pointer::Uuid => self.print_uuid(out, p, arg),
+            Pointer::RawBuff => self.print_raw_buff(out, p, arg, plen),
+            Pointer::Plain => plain_pointer(out, self.eval(arg)),
         }
     }
 
@@ -1142,7 +1181,7 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
             if self.in_record(off, size) {
                 if let Some(v) = self.tep.endian.uint(self.buf, off as usize, size as usize) {
                     match (how, p.spec.as_ref()) {
-                        (b'd', Some(spec)) => {
+                        (FieldConv::Int, Some(spec)) => {
                             let v = match p.ls {
                                 -2 => v as i8 as i64 as u64,
                                 -1 => v as i16 as i64 as u64,
@@ -1151,12 +1190,11 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
                             };
                             cprintf_int_spec(out, spec, v);
                         }
-                        (b'p', _) if v == 0 => out.extend_from_slice(b"(nil)"),
-                        (b'p', _) => {
-                            out.extend_from_slice(b"0x");
-                            push_hex(out, v, false);
+                        (FieldConv::Pointer(Pointer::Function(c)), _) => {
+                            self.print_function_value(out, c, v, raw)
                         }
-                        (conv, _) => self.print_function_value(out, conv, v, raw),
+                        // plain_field_conv makes only integers, functions and plain `%p`
+                        _ => plain_pointer(out, v),
                     }
                     return;
                 }

@@ -77,8 +77,8 @@ pub(crate) struct PrintParse {
     pub ls: i32,
     /// For an integer, bare `%p` or `%pS`-like conversion of a plain 1/2/4/8-byte field: the
     /// field's offset and size, read straight from the record when it lies inside it, and
-    /// the printer (`d` an integer, `p` a bare pointer, else the `%p` letter `F f S s`).
-    pub field: Option<(u32, u32, u8)>,
+    /// how the value is printed.
+    pub field: Option<(u32, u32, eval::FieldConv)>,
     /// For a `%s` of `__get_str(field)`: the field's index.
     pub str_field: Option<u32>,
 }
@@ -94,7 +94,11 @@ pub(crate) enum PKind {
 /// Where the value an integer, bare `%p` or `%pS`-like conversion prints is, when it is a
 /// plain field (or an element of a fixed array at a constant index) that the general
 /// evaluator would read as is: (offset, size, printer).
-fn plain_field_conv(p: &PrintParse, args: &[Arg], format: &EventFormat) -> Option<(u32, u32, u8)> {
+fn plain_field_conv(
+    p: &PrintParse,
+    args: &[Arg],
+    format: &EventFormat,
+) -> Option<(u32, u32, eval::FieldConv)> {
     if p.len_arg.is_some() {
         return None;
     }
@@ -104,18 +108,15 @@ fn plain_field_conv(p: &PrintParse, args: &[Arg], format: &EventFormat) -> Optio
                 return None;
             }
             p.spec.as_ref().filter(|s| s.conv != b's')?;
-            b'd'
+            eval::FieldConv::Int
         }
-        // a bare `%p`, or a symbol; the other letters select printers that read the field
-        // as an address of bytes
-        PKind::Pointer => {
-            let at = p.format.iter().position(|&c| c == b'p')?;
-            match p.format.get(at + 1) {
-                Some(&c @ (b'F' | b'f' | b'S' | b's')) => c,
-                Some(b'M' | b'm' | b'I' | b'i' | b'U' | b'h') => return None,
-                _ => b'p',
+        // a bare `%p`, or a symbol; the other printers read the field as an address of bytes
+        PKind::Pointer => match eval::pointer_printer(&p.format).0 {
+            ptr @ (eval::Pointer::Function(_) | eval::Pointer::Plain) => {
+                eval::FieldConv::Pointer(ptr)
             }
-        }
+            _ => return None,
+        },
         _ => return None,
     };
     let (offset, size) = match args.get(p.arg? as usize)? {
