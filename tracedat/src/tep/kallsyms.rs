@@ -261,6 +261,7 @@ fn parse_text_sorted(raw: &[u8], parallel_at: usize, sort: bool) -> (Parsed, Opt
         if sort {
             order = Some(merge_orders(&p.entries, &first_order, &q.entries, &qorder));
         }
+        // freed before the table grows by the second part: the start-up peak
         drop((first_order, qorder));
         let base = p.owned.len() as u32;
         // the arenas together are shorter than the text, which is split only when spans
@@ -377,13 +378,10 @@ fn scan_line(line: &[u8]) -> Option<Line> {
     let ds = j;
     let mut addr: u64 = 0;
     while j < lim {
-        let c = line[j];
-        let d = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            b'A'..=b'F' => c - b'A' + 10,
-            _ => break,
-        };
+        let d = HEX_VALUE[line[j] as usize];
+        if d & 0x80 != 0 {
+            break;
+        }
         addr = (addr << 4) | d as u64;
         j += 1;
     }
@@ -633,6 +631,10 @@ ffffffff81002000 t $x.1\nffffffff81003000 t bar\nzzz line\nffffffff81004000 t af
         assert_eq!(names, ["_text", "startup_64", "foo", "bar"]);
         assert_eq!(k.symbols()[2].module, Some("ext4"));
         assert_eq!(k.symbols()[3].module, None);
+        // short, prefixed and upper-case addresses take the sscanf-like path
+        let k = Kallsyms::new(b"c0001000 T a\n0x2000 t b\n  ABCD t c\n");
+        let got: Vec<(u64, &str)> = k.symbols().iter().map(|s| (s.addr, s.name)).collect();
+        assert_eq!(got, [(0xc000_1000, "a"), (0x2000, "b"), (0xabcd, "c")]);
     }
 
     #[test]
