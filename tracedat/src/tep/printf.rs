@@ -184,12 +184,7 @@ pub(crate) fn cprintf_int_spec(out: &mut Vec<u8>, s: &Spec, v: u64) {
         let mut buf = [0u8; 24];
         let at = match s.conv {
             b'd' | b'i' => {
-                let v: i64 = match s.len {
-                    Len::Char => v as i8 as i64,
-                    Len::Short => v as i16 as i64,
-                    Len::None => v as i32 as i64,
-                    Len::Long | Len::LongLong => v as i64,
-                };
+                let v = signed_of(s.len, v);
                 if v < 0 {
                     out.push(b'-');
                 }
@@ -205,14 +200,25 @@ pub(crate) fn cprintf_int_spec(out: &mut Vec<u8>, s: &Spec, v: u64) {
     fmt_int(out, s, v);
 }
 
-/// The argument as the unsigned type a length modifier names.
+/// The argument as the signed C type a length modifier names.
 #[inline(always)]
-fn unsigned_of(len: Len, v: u64) -> u64 {
+fn signed_of(len: Len, raw: u64) -> i64 {
     match len {
-        Len::Char => v as u8 as u64,
-        Len::Short => v as u16 as u64,
-        Len::None => v as u32 as u64,
-        Len::Long | Len::LongLong => v,
+        Len::Char => raw as i8 as i64,
+        Len::Short => raw as i16 as i64,
+        Len::None => raw as i32 as i64,
+        Len::Long | Len::LongLong => raw as i64,
+    }
+}
+
+/// The argument as the unsigned C type a length modifier names.
+#[inline(always)]
+fn unsigned_of(len: Len, raw: u64) -> u64 {
+    match len {
+        Len::Char => raw as u8 as u64,
+        Len::Short => raw as u16 as u64,
+        Len::None => raw as u32 as u64,
+        Len::Long | Len::LongLong => raw,
     }
 }
 
@@ -449,22 +455,11 @@ pub(crate) fn digits_into(buf: &mut [u8; 24], mut m: u64, base: u64, upper: bool
 
 fn fmt_int(out: &mut Vec<u8>, s: &Spec, raw: u64) {
     let signed = matches!(s.conv, b'd' | b'i');
-    let (neg, mag): (bool, u64) = if signed {
-        let v: i64 = match s.len {
-            Len::Char => raw as i8 as i64,
-            Len::Short => raw as i16 as i64,
-            Len::None => raw as i32 as i64,
-            Len::Long | Len::LongLong => raw as i64,
-        };
+    let (neg, mag) = if signed {
+        let v = signed_of(s.len, raw);
         (v < 0, v.unsigned_abs())
     } else {
-        let v: u64 = match s.len {
-            Len::Char => raw as u8 as u64,
-            Len::Short => raw as u16 as u64,
-            Len::None => raw as u32 as u64,
-            Len::Long | Len::LongLong => raw,
-        };
-        (false, v)
+        (false, unsigned_of(s.len, raw))
     };
     let base = match s.conv {
         b'o' => 8,
