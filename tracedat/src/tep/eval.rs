@@ -106,6 +106,19 @@ fn plain_pointer(out: &mut Vec<u8>, v: u64) {
     }
 }
 
+/// `print_arg_number`'s cast of a value by the conversion's length (`ls`: -2 `hh`, -1 `h`,
+/// 0 none, 1 `l`, 2 `ll`); `None` for other lengths, which fail the event.
+#[inline(always)]
+pub(crate) fn ls_cast(val: u64, ls: i32) -> Option<u64> {
+    match ls {
+        -2 => Some(val as i8 as i64 as u64),
+        -1 => Some(val as i16 as i64 as u64),
+        0 => Some(val as i32 as i64 as u64),
+        1 | 2 => Some(val),
+        _ => None,
+    }
+}
+
 /// How [`Ctx::print_parse`] prints a conversion whose value is a plain field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum FieldConv {
@@ -1147,16 +1160,9 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
 
     /// `print_arg_number()`.
     fn print_arg_number(&self, out: &mut Vec<u8>, fmt: F<'_>, plen: i32, ls: i32, arg: &Arg) {
-        let val = self.eval(arg);
-        let v = match ls {
-            -2 => val as i8 as i64 as u64,
-            -1 => val as i16 as i64 as u64,
-            0 => val as i32 as i64 as u64,
-            1 | 2 => val,
-            _ => {
-                self.ev.runtime_failed.store(true, Ordering::Relaxed);
-                return;
-            }
+        let Some(v) = ls_cast(self.eval(arg), ls) else {
+            self.ev.runtime_failed.store(true, Ordering::Relaxed);
+            return;
         };
         if plen >= 0 {
             cprintf(
@@ -1181,14 +1187,9 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
             if self.in_record(off, size) {
                 if let Some(v) = self.tep.endian.uint(self.buf, off as usize, size as usize) {
                     match (how, p.spec.as_ref()) {
+                        // plain_field_conv makes `Int` only for the `ls` values that cast
                         (FieldConv::Int, Some(spec)) => {
-                            let v = match p.ls {
-                                -2 => v as i8 as i64 as u64,
-                                -1 => v as i16 as i64 as u64,
-                                0 => v as i32 as i64 as u64,
-                                _ => v,
-                            };
-                            cprintf_int_spec(out, spec, v);
+                            cprintf_int_spec(out, spec, ls_cast(v, p.ls).unwrap_or(v))
                         }
                         (FieldConv::Pointer(Pointer::Function(c)), _) => {
                             self.print_function_value(out, c, v, raw)

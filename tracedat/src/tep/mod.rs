@@ -104,9 +104,8 @@ fn plain_field_conv(
     }
     let how = match p.kind {
         PKind::Digit => {
-            if !(-2..=2).contains(&p.ls) {
-                return None;
-            }
+            // lengths print_arg_number cannot cast fail the event: the general path
+            eval::ls_cast(0, p.ls)?;
             p.spec.as_ref().filter(|s| s.conv != b's')?;
             eval::FieldConv::Int
         }
