@@ -10,14 +10,17 @@
 //! merging, `bprint`, char arrays under `-R`): those it prints itself, into the batch. The
 //! other records become [`Job`]s: where the record is (the mapped file, or an inflated chunk
 //! the batch keeps alive), its time, CPU, pid and comm. Worker threads print the jobs of a
-//! batch; the calling thread writes the batches in sequence. All channels are bounded, so
+//! batch; when their queue is full the producer prints the batch itself rather than wait
+//! (with as many threads as CPUs, a producer that sleeps while workers are behind leaves
+//! a CPU idle, and three busy threads on two CPUs cost context switches); the calling
+//! thread writes the batches in sequence. All channels are bounded, so
 //! memory stays bounded whatever the file size, and a write error (a closed pipe) stops the
 //! producer and workers at their next batch.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{sync_channel, Receiver, TrySendError};
 use std::sync::{Mutex, OnceLock};
 
 use super::line::{self, LatencyFields, TimeFmt};
@@ -270,6 +273,17 @@ fn print_job(
     out.push(b'\n');
 }
 
+/// An output buffer given back by the writer, emptied, or a new one.
+fn take_spare(spare: &Mutex<Receiver<Vec<u8>>>) -> Vec<u8> {
+    let mut out = spare
+        .lock()
+        .ok()
+        .and_then(|rx| rx.try_recv().ok())
+        .unwrap_or_default();
+    out.clear();
+    out
+}
+
 /// Runs the report loop of `p` with `threads` printing threads and batches of `batch`
 /// lines, writing to `o`. Returns the producer (for its warnings and `-w` state) and how its
 /// pass ended.
@@ -294,7 +308,11 @@ where
     let spare_rx = Mutex::new(spare_rx);
     std::thread::scope(|s| {
         let stop = &stop;
+        let done_tx_p = done_tx.clone();
+        let spare_rx_p = &spare_rx;
         let producer = s.spawn(move || {
+            let spare_rx = spare_rx_p;
+            let mut state = State::default();
             let mut seq = 0u64;
             let mut result = Ok(());
             let mut scratch = Vec::new();
@@ -322,19 +340,34 @@ where
                     }
                 }
                 if !b.jobs.is_empty() {
-                    if work_tx.send(b).is_err() {
-                        break;
-                    }
                     seq += 1;
+                    match work_tx.try_send(b) {
+                        Ok(()) => {}
+                        // The printing threads are behind: print this batch here rather
+                        // than wait. On few CPUs this keeps every CPU busy without a thread
+                        // more than there are CPUs, and the batch is still in this cache.
+                        Err(TrySendError::Full(b)) => {
+                            let mut out = take_spare(spare_rx);
+                            print_batch(sh, &b, &mut out, &mut state);
+                            let seq = b.seq;
+                            drop(b);
+                            if done_tx_p.send((seq, out)).is_err() {
+                                break;
+                            }
+                        }
+                        Err(TrySendError::Disconnected(_)) => break,
+                    }
                 }
                 if !more || stop.load(Ordering::Relaxed) {
                     break;
                 }
             }
             drop(work_tx);
+            drop(done_tx_p);
             (p, result)
         });
-        for _ in 0..threads {
+        // The producer prints too (when the others are behind): one thread fewer.
+        for _ in 1..threads {
             let done_tx = done_tx.clone();
             let work_rx = &work_rx;
             let spare_rx = &spare_rx;
@@ -343,12 +376,7 @@ where
                 loop {
                     let next = work_rx.lock().map(|rx| rx.recv());
                     let Ok(Ok(b)) = next else { break };
-                    let mut out = spare_rx
-                        .lock()
-                        .ok()
-                        .and_then(|rx| rx.try_recv().ok())
-                        .unwrap_or_default();
-                    out.clear();
+                    let mut out = take_spare(spare_rx);
                     print_batch(sh, &b, &mut out, &mut state);
                     let seq = b.seq;
                     drop(b);
