@@ -13,8 +13,9 @@
 use std::cell::Cell;
 use std::sync::atomic::Ordering;
 
+use super::expr::{BinOp, Expr, FlagsCache, StrExpr};
 use super::printf::{cprintf, cprintf_int_spec, cprintf_str_spec, push_hex, PArg, Spec};
-use super::printfmt::{eval_type_str, Arg, Func, FuncArg};
+use super::printfmt::{eval_type_str, Arg, FlagSym, Func, FuncArg};
 use super::{Compiled, PKind, PrintParse, Tep};
 use crate::cnum::{is_print, is_space, strtoull};
 use crate::format::{Field, FieldFlags};
@@ -361,61 +362,10 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
     }
 
     fn binary(&self, op: &str, l: u64, r: u64) -> u64 {
-        let o = op.as_bytes();
-        let second = o.get(1).copied().unwrap_or(0);
-        match o.first().copied().unwrap_or(0) {
-            b'!' => match second {
-                0 => (r == 0) as u64,
-                b'=' => (l != r) as u64,
-                _ => 0,
-            },
-            b'~' => !r,
-            b'|' => {
-                if second != 0 {
-                    (l != 0 || r != 0) as u64
-                } else {
-                    l | r
-                }
-            }
-            b'&' => {
-                if second != 0 {
-                    (l != 0 && r != 0) as u64
-                } else {
-                    l & r
-                }
-            }
-            b'<' => match second {
-                0 => (l < r) as u64,
-                b'<' => l.wrapping_shl(r as u32),
-                b'=' => (l <= r) as u64,
-                _ => 0,
-            },
-            b'>' => match second {
-                0 => (l > r) as u64,
-                b'>' => l.wrapping_shr(r as u32),
-                b'=' => (l >= r) as u64,
-                _ => 0,
-            },
-            b'=' => {
-                if second != b'=' {
-                    0
-                } else {
-                    (l == r) as u64
-                }
-            }
-            b'-' => l.wrapping_sub(r),
-            b'+' => l.wrapping_add(r),
-            b'/' => l.checked_div(r).unwrap_or_else(|| {
-                self.crash.set(true);
-                0
-            }),
-            b'%' => l.checked_rem(r).unwrap_or_else(|| {
-                self.crash.set(true);
-                0
-            }),
-            b'*' => l.wrapping_mul(r),
-            _ => 0,
-        }
+        BinOp::of(op).apply(l, r).unwrap_or_else(|| {
+            self.crash.set(true);
+            0
+        })
     }
 
     /// `print_str_to_seq()`.
@@ -436,6 +386,138 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
             cprintf(out, fmt, &[PArg::Int(u64::MAX), PArg::Str(fmt)]);
         } else {
             cprintf(out, fmt, &[PArg::Str(s)]);
+        }
+    }
+
+    /// `__print_flags`: the names of the flags set in `val`, joined by `delim`, then what is
+    /// left in hex.
+    #[allow(clippy::too_many_arguments)]
+    fn print_flags(
+        &self,
+        out: &mut Vec<u8>,
+        fmt: F<'_>,
+        len_arg: i32,
+        mut val: i64,
+        delim: Option<&[u8]>,
+        flags: &[FlagSym],
+        any_negative: bool,
+    ) {
+        let mut printed = false;
+        for fl in flags {
+            if val == 0 && !any_negative {
+                // nothing further can match (the GFP lists run to dozens)
+                break;
+            }
+            let fval = fl.val;
+            if val == 0 && fval < 0 {
+                self.str_to_seq(out, fmt, len_arg, fl.name.as_bytes());
+                break;
+            }
+            if fval > 0 && (val & fval) == fval {
+                if let (true, Some(d)) = (printed, delim) {
+                    put(out, d);
+                }
+                self.str_to_seq(out, fmt, len_arg, fl.name.as_bytes());
+                printed = true;
+                val &= !fval;
+            }
+        }
+        if val != 0 {
+            if let (true, Some(d)) = (printed, delim) {
+                put(out, d);
+            }
+            out.extend_from_slice(b"0x");
+            push_hex(out, val as u64, false);
+        }
+    }
+
+    /// `__print_symbolic`: the name of `val`, else `val` in hex.
+    fn print_symbol(
+        &self,
+        out: &mut Vec<u8>,
+        fmt: F<'_>,
+        len_arg: i32,
+        val: i64,
+        syms: &[FlagSym],
+    ) {
+        match syms.iter().find(|s| s.val == val) {
+            Some(s) => self.str_to_seq(out, fmt, len_arg, s.name.as_bytes()),
+            None => {
+                out.extend_from_slice(b"0x");
+                push_hex(out, val as u64, false);
+            }
+        }
+    }
+
+    /// [`Ctx::eval`] of a compiled argument.
+    pub(crate) fn eval_expr(&self, e: &Expr) -> u64 {
+        match e {
+            Expr::Mask(e, mask) => self.operand(e) & mask,
+            Expr::Bin(op, lr) => {
+                let l = self.operand(&lr.0);
+                let r = self.operand(&lr.1);
+                op.apply(l, r).unwrap_or_else(|| {
+                    self.crash.set(true);
+                    0
+                })
+            }
+            Expr::Cond(x) => {
+                if self.operand(&x.0) != 0 {
+                    self.operand(&x.1)
+                } else {
+                    self.operand(&x.2)
+                }
+            }
+            leaf => self.operand(leaf),
+        }
+    }
+
+    /// An operand: leaves here (most operands are), the rest by a call.
+    #[inline(always)]
+    fn operand(&self, e: &Expr) -> u64 {
+        match e {
+            Expr::Const(v) => *v,
+            Expr::Field { off, size } => {
+                if !self.in_record(*off, *size) {
+                    return 0;
+                }
+                self.num(*off as usize, *size)
+            }
+            Expr::Sym(cell, name) => *cell.get_or_init(|| self.tep.kallsyms.address_of(name)),
+            inner => self.eval_expr(inner),
+        }
+    }
+
+    /// [`Ctx::print_str_arg`] of a compiled argument (a `%s` without `*`).
+    fn print_str_expr(&self, out: &mut Vec<u8>, fmt: F<'_>, e: &StrExpr) {
+        match e {
+            StrExpr::Text(t) => self.str_to_seq(out, fmt, -1, t),
+            StrExpr::Cond(x) => {
+                let pick = if self.eval_expr(&x.0) != 0 {
+                    &x.1
+                } else {
+                    &x.2
+                };
+                if let Some(p) = pick {
+                    self.print_str_expr(out, fmt, p);
+                }
+            }
+            StrExpr::Flags {
+                id,
+                value,
+                delim,
+                flags,
+                any_negative,
+            } => {
+                let val = self.eval_expr(value) as i64;
+                FlagsCache::with(*id, val, out, |out| {
+                    self.print_flags(out, fmt, -1, val, delim.as_deref(), flags, *any_negative)
+                });
+            }
+            StrExpr::Symbol { value, syms } => {
+                let val = self.eval_expr(value) as i64;
+                self.print_symbol(out, fmt, -1, val, syms);
+            }
         }
     }
 
@@ -479,48 +561,13 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
                 flags,
                 any_negative,
             } => {
-                let mut val = self.eval(field) as i64;
-                let mut printed = false;
-                for fl in flags {
-                    if val == 0 && !any_negative {
-                        // nothing further can match (the GFP lists run to dozens)
-                        break;
-                    }
-                    let fval = fl.val;
-                    if val == 0 && fval < 0 {
-                        self.str_to_seq(out, fmt, len_arg, fl.name.as_bytes());
-                        break;
-                    }
-                    if fval > 0 && (val & fval) == fval {
-                        if printed {
-                            if let Some(d) = delim {
-                                put(out, d.as_bytes());
-                            }
-                        }
-                        self.str_to_seq(out, fmt, len_arg, fl.name.as_bytes());
-                        printed = true;
-                        val &= !fval;
-                    }
-                }
-                if val != 0 {
-                    if printed {
-                        if let Some(d) = delim {
-                            put(out, d.as_bytes());
-                        }
-                    }
-                    out.extend_from_slice(b"0x");
-                    push_hex(out, val as u64, false);
-                }
+                let val = self.eval(field) as i64;
+                let delim = delim.as_ref().map(|d| d.as_bytes());
+                self.print_flags(out, fmt, len_arg, val, delim, flags, *any_negative);
             }
             Arg::Symbol { field, syms } => {
                 let val = self.eval(field) as i64;
-                match syms.iter().find(|s| s.val == val) {
-                    Some(s) => self.str_to_seq(out, fmt, len_arg, s.name.as_bytes()),
-                    None => {
-                        out.extend_from_slice(b"0x");
-                        push_hex(out, val as u64, false);
-                    }
-                }
+                self.print_symbol(out, fmt, len_arg, val, syms);
             }
             Arg::Hex {
                 field,
@@ -1215,11 +1262,50 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
                 }
             }
         }
+        self.print_parse_compiled(out, p, args, raw);
+    }
+
+    /// Conversions whose argument was compiled (see [`super::expr`]), printed as the general
+    /// path would; the others go to the general path.
+    #[inline(never)]
+    fn print_parse_compiled(&self, out: &mut Vec<u8>, p: &PrintParse, args: &[Arg], raw: bool) {
+        if let Some((e, how)) = &p.value {
+            let v = self.eval_expr(e);
+            match (how, p.spec.as_ref()) {
+                // value_conv makes `Int` only for the `ls` values that cast
+                (FieldConv::Int, Some(spec)) => {
+                    cprintf_int_spec(out, spec, ls_cast(v, p.ls).unwrap_or(v))
+                }
+                (FieldConv::Pointer(Pointer::Function(c)), _) => {
+                    self.print_function_value(out, *c, v, raw)
+                }
+                _ => plain_pointer(out, v),
+            }
+            return;
+        }
+        if let Some(t) = &p.text {
+            let start = out.len();
+            let fmt = F {
+                text: &p.format,
+                spec: p.spec.as_ref(),
+            };
+            self.print_str_expr(out, fmt, t);
+            if let Some(z) = nul_at(&out[start..]) {
+                out.truncate(start + z);
+            }
+            return;
+        }
         self.print_parse_general(out, p, args, raw);
     }
 
     #[inline(never)]
-    fn print_parse_general(&self, out: &mut Vec<u8>, p: &PrintParse, args: &[Arg], raw: bool) {
+    pub(super) fn print_parse_general(
+        &self,
+        out: &mut Vec<u8>,
+        p: &PrintParse,
+        args: &[Arg],
+        raw: bool,
+    ) {
         let arg = |i: Option<u32>| i.and_then(|i| args.get(i as usize));
         let len_arg: i32 = match arg(p.len_arg) {
             Some(a) => self.eval(a) as i32,

@@ -28,6 +28,7 @@
 
 mod eval;
 mod event;
+mod expr;
 mod kallsyms;
 mod plugin_funcs;
 pub(crate) mod printf;
@@ -81,6 +82,11 @@ pub(crate) struct PrintParse {
     pub field: Option<(u32, u32, eval::FieldConv)>,
     /// For a `%s` of `__get_str(field)`: the field's index.
     pub str_field: Option<u32>,
+    /// For an integer, bare `%p` or `%pS`-like conversion of another argument: the
+    /// argument compiled, where it can be, and how its value is printed.
+    pub value: Option<(expr::Expr, eval::FieldConv)>,
+    /// For a `%s` conversion (no `*`): the argument compiled, where it can be.
+    pub text: Option<expr::StrExpr>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,25 +105,7 @@ fn plain_field_conv(
     args: &[Arg],
     format: &EventFormat,
 ) -> Option<(u32, u32, eval::FieldConv)> {
-    if p.len_arg.is_some() {
-        return None;
-    }
-    let how = match p.kind {
-        PKind::Digit => {
-            // lengths print_arg_number cannot cast fail the event: the general path
-            eval::ls_cast(0, p.ls)?;
-            p.spec.as_ref().filter(|s| s.conv != b's')?;
-            eval::FieldConv::Int
-        }
-        // a bare `%p`, or a symbol; the other printers read the field as an address of bytes
-        PKind::Pointer => match eval::pointer_printer(&p.format).0 {
-            ptr @ (eval::Pointer::Function(_) | eval::Pointer::Plain) => {
-                eval::FieldConv::Pointer(ptr)
-            }
-            _ => return None,
-        },
-        _ => return None,
-    };
+    let how = value_conv(p)?;
     let (offset, size) = match args.get(p.arg? as usize)? {
         Arg::Field { field: Some(i) } => {
             let f = format.field_at(*i)?;
@@ -142,6 +130,54 @@ fn plain_field_conv(
         _ => return None,
     };
     matches!(size, 1 | 2 | 4 | 8).then_some((offset, size, how))
+}
+
+/// How an integer, bare `%p` or `%pS`-like conversion (without `*`) prints the value of its
+/// argument; `None` for the other conversions.
+fn value_conv(p: &PrintParse) -> Option<eval::FieldConv> {
+    if p.len_arg.is_some() {
+        return None;
+    }
+    Some(match p.kind {
+        PKind::Digit => {
+            // lengths print_arg_number cannot cast fail the event: the general path
+            eval::ls_cast(0, p.ls)?;
+            p.spec.as_ref().filter(|s| s.conv != b's')?;
+            eval::FieldConv::Int
+        }
+        // a bare `%p`, or a symbol; the other printers read the field as an address of bytes
+        PKind::Pointer => match eval::pointer_printer(&p.format).0 {
+            ptr @ (eval::Pointer::Function(_) | eval::Pointer::Plain) => {
+                eval::FieldConv::Pointer(ptr)
+            }
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+/// A conversion's argument compiled (see [`expr`]), where it is not a plain field.
+fn compiled_value(
+    p: &PrintParse,
+    args: &[Arg],
+    format: &EventFormat,
+) -> Option<(expr::Expr, eval::FieldConv)> {
+    let how = value_conv(p)?;
+    let arg = args.get(p.arg? as usize)?;
+    // `%p` of a string literal prints the string (print_arg_pointer)
+    if matches!(arg, Arg::BStr(_)) {
+        return None;
+    }
+    Some((expr::Expr::compile(arg, format)?, how))
+}
+
+/// A `%s` conversion's argument compiled (see [`expr`]).
+fn compiled_text(p: &PrintParse, args: &[Arg], format: &EventFormat) -> Option<expr::StrExpr> {
+    if p.kind != PKind::String || p.len_arg.is_some() {
+        return None;
+    }
+    p.spec.as_ref().filter(|s| s.conv == b's')?;
+    expr::StrExpr::compile(args.get(p.arg? as usize)?, format)
 }
 
 /// The field of a `%s` conversion (no `*`) of `__get_str(field)`.
@@ -725,6 +761,12 @@ impl<'a> Tep<'a> {
                             for p in &mut cache {
                                 p.field = plain_field_conv(p, &args, &format);
                                 p.str_field = plain_str_field(p, &args);
+                                if p.field.is_none() {
+                                    p.value = compiled_value(p, &args, &format);
+                                }
+                                if p.str_field.is_none() {
+                                    p.text = compiled_text(p, &args, &format);
+                                }
                             }
                         }
                     }
@@ -1144,6 +1186,8 @@ fn parse_arg_format(
                     ls,
                     field: None,
                     str_field: None,
+                    value: None,
+                    text: None,
                 });
                 *argi += 1;
                 return ret + 1;
@@ -1160,6 +1204,8 @@ fn parse_arg_format(
                     ls: 0,
                     field: None,
                     str_field: None,
+                    value: None,
+                    text: None,
                 });
                 return ret + 1;
             }
@@ -1188,6 +1234,8 @@ fn parse_arg_format(
                 ls: if is_str { 0 } else { ls },
                 field: None,
                 str_field: None,
+                value: None,
+                text: None,
             });
             *argi += 1;
             return ret + 1;
@@ -1242,6 +1290,8 @@ fn parse_arg_string(f: &[u8], start: usize, out: &mut Vec<PrintParse>) -> usize 
         ls: 0,
         field: None,
         str_field: None,
+        value: None,
+        text: None,
     });
     ret
 }
@@ -1314,6 +1364,80 @@ print fmt: \"%ps %d\", REC->func, REC->v\n";
         assert_eq!(f.event_ids().collect::<Vec<_>>(), [7]);
         // the selected event, and the first by id (its common fields locate type and pid)
         assert_eq!(tep.formats_parsed(), 2);
+    }
+
+    const EXPR_FMT: &[u8] = b"name: ex\nID: 8\nformat:\n\
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\
+\tfield:unsigned long pfn;\toffset:8;\tsize:8;\tsigned:0;\n\
+\tfield:unsigned int gfp;\toffset:16;\tsize:4;\tsigned:0;\n\
+\tfield:int d;\toffset:20;\tsize:4;\tsigned:1;\n\n\
+print fmt: \"page=%p pfn=0x%lx q=%d m=%u s=%pS f=%s y=%s a=%s w=%10s\", \
+REC->pfn != -1UL ? (((struct page *)start) + (REC->pfn)) : ((void *)0), \
+REC->pfn != -1UL ? REC->pfn : 0, REC->pfn / REC->d, \
+(unsigned char)(REC->gfp >> 1) * 3 - 1 + (REC->d == 1) + (REC->d <= 0 || REC->d != 3), \
+(void *)start + REC->d, \
+(REC->gfp) ? __print_flags(REC->gfp, \"|\", {0x1, \"A\"}, {0x6, \"BC\"}, {0x4, \"C\"}) : \"none\", \
+__print_symbolic(REC->d & 3, {0, \"ZERO\"}, {1, \"ONE\"}), \
+REC->d < 0 ? \"neg\" : REC->d ? \"pos\" : \"zero\", \
+__print_flags(REC->gfp, \"\", {0x8, \"H\"})\n";
+
+    /// The pretty line through the general evaluator alone.
+    fn pretty_general(tep: &Tep<'_>, ev: &Event<'_, '_>, buf: &[u8], out: &mut Vec<u8>) -> bool {
+        let c = ev.compiled();
+        let cx = tep.ctx(c, buf, buf.len());
+        for st in &c.steps {
+            crate::outbuf::put(out, &st.lead);
+            if let Some(k) = st.conv {
+                cx.print_parse_general(out, &c.cache[k as usize], &c.args, false);
+            }
+        }
+        !cx.crash.get()
+    }
+
+    #[test]
+    fn compiled_arguments_print_as_the_general_evaluator() {
+        let mut tep = Tep::new(Endian::Little, 8, Dialect::V3_3);
+        tep.add_event_format("sys", EXPR_FMT).unwrap();
+        tep.set_kallsyms(b"ffffffff81000000 T start\nffffffff81000100 t next\n");
+        let ev = tep.event_by_id(8).unwrap();
+        let c = ev.compiled();
+        assert!(!c.is_failed());
+        // every conversion is compiled (`%10s` too: the width is the spec's)
+        let values = c.cache.iter().filter(|p| p.value.is_some()).count();
+        let texts = c.cache.iter().filter(|p| p.text.is_some()).count();
+        assert_eq!((values, texts), (5, 4));
+        let mut seen = 0;
+        for pfn in [0u64, 5, u64::MAX, 0x1234] {
+            for gfp in [0u32, 1, 7, 0x19, 0xff] {
+                for d in [0i32, 1, -5, 3] {
+                    let mut data = vec![0u8; 24];
+                    data[0..2].copy_from_slice(&8u16.to_le_bytes());
+                    data[8..16].copy_from_slice(&pfn.to_le_bytes());
+                    data[16..20].copy_from_slice(&gfp.to_le_bytes());
+                    data[20..24].copy_from_slice(&d.to_le_bytes());
+                    // twice: the second line comes from the flags cache
+                    for _ in 0..2 {
+                        let (mut a, mut b) = (Vec::new(), Vec::new());
+                        let ok_a = tep.print_pretty_checked(&ev, &data, data.len(), &mut a);
+                        let ok_b = pretty_general(&tep, &ev, &data, &mut b);
+                        assert_eq!(
+                            (String::from_utf8_lossy(&a), ok_a),
+                            (String::from_utf8_lossy(&b), ok_b),
+                            "pfn {pfn} gfp {gfp} d {d}"
+                        );
+                        seen += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(seen, 160);
+        // a zero divisor is a crash of the C library on either path
+        let mut data = vec![0u8; 24];
+        data[0..2].copy_from_slice(&8u16.to_le_bytes());
+        let mut out = Vec::new();
+        assert!(!tep.print_pretty_checked(&ev, &data, data.len(), &mut out));
+        assert!(String::from_utf8_lossy(&out).starts_with("page=0xffffffff81000000 pfn=0x0 q=0 "));
     }
 
     #[test]

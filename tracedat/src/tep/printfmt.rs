@@ -7,7 +7,7 @@
 //! `(a * b) + c`, and `a ? b : c + d` is `(a ? b : c) + d`. Output depends on those shapes, so
 //! the algorithm is mirrored step by step rather than replaced by a correct one.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use super::token::{Lexer, Tok};
 use crate::cnum::{strtoll, strtoull};
@@ -82,7 +82,7 @@ pub struct FlagSym {
 #[derive(Debug)]
 pub(crate) struct Atom {
     pub text: String,
-    pub resolved: OnceLock<u64>,
+    pub resolved: Arc<OnceLock<u64>>,
     /// The text's number when it is one (`strtoull` gives non-zero or it starts with a
     /// digit): parsed once instead of per record.
     pub number: Option<u64>,
@@ -95,7 +95,7 @@ impl Atom {
             (v != 0 || text.as_bytes().first().is_some_and(|c| c.is_ascii_digit())).then_some(v);
         Atom {
             text,
-            resolved: OnceLock::new(),
+            resolved: Arc::new(OnceLock::new()),
             number,
         }
     }
