@@ -10,16 +10,17 @@
 //! merging, `bprint`, char arrays under `-R`): those it prints itself, into the batch. The
 //! other records become [`Job`]s: where the record is (the mapped file, or an inflated chunk
 //! the batch keeps alive), its time, CPU, pid and comm. Worker threads print the jobs of a
-//! batch; when their queue is full the producer prints the batch itself rather than wait
-//! (with as many threads as CPUs, a producer that sleeps while workers are behind leaves
-//! a CPU idle, and three busy threads on two CPUs cost context switches); the calling
-//! thread writes the batches in sequence. All channels are bounded, so
+//! batch. When their queue is full the producer prints instead of waiting (with as many
+//! threads as CPUs, a producer that sleeps while workers are behind leaves a CPU idle, and
+//! three busy threads on two CPUs cost context switches): the next batch's records
+//! straight into a buffer, as the one-thread report does (no jobs to make), or a batch it
+//! made but could not hand over. The calling thread writes the batches in sequence. All channels are bounded, so
 //! memory stays bounded whatever the file size, and a write error (a closed pipe) stops the
 //! producer and workers at their next batch.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, TrySendError};
 use std::sync::{Mutex, OnceLock};
 
@@ -301,6 +302,8 @@ where
     let batch = batch.max(1);
     let depth = threads * 2;
     let stop = AtomicBool::new(false);
+    // Batches sent to the printing threads and not yet taken.
+    let queued = AtomicUsize::new(0);
     let (work_tx, work_rx) = sync_channel::<Batch<'f>>(depth);
     let (done_tx, done_rx) = sync_channel::<(u64, Vec<u8>)>(depth);
     let work_rx: Mutex<Receiver<Batch<'f>>> = Mutex::new(work_rx);
@@ -308,6 +311,7 @@ where
     let spare_rx = Mutex::new(spare_rx);
     std::thread::scope(|s| {
         let stop = &stop;
+        let queued = &queued;
         let done_tx_p = done_tx.clone();
         let spare_rx_p = &spare_rx;
         let producer = s.spawn(move || {
@@ -317,6 +321,36 @@ where
             let mut result = Ok(());
             let mut scratch = Vec::new();
             loop {
+                if queued.load(Ordering::Relaxed) >= depth {
+                    // The printing threads have all they can take: the next records are
+                    // printed here as the one-thread report prints them, without jobs.
+                    let mut out = take_spare(spare_rx);
+                    let mut more = true;
+                    for _ in 0..batch {
+                        match p.step(&mut out, &mut io::sink(), &mut Sink::Direct) {
+                            Ok(true) => {}
+                            Ok(false) => {
+                                more = false;
+                                break;
+                            }
+                            Err(e) => {
+                                result = Err(e);
+                                more = false;
+                                break;
+                            }
+                        }
+                    }
+                    if !out.is_empty() {
+                        if done_tx_p.send((seq, out)).is_err() {
+                            break;
+                        }
+                        seq += 1;
+                    }
+                    if !more || stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    continue;
+                }
                 let mut b = Batch::new(seq, batch);
                 let mut more = true;
                 // A batch also goes out after this many records read, printed or not: where
@@ -341,12 +375,14 @@ where
                 }
                 if !b.jobs.is_empty() {
                     seq += 1;
+                    queued.fetch_add(1, Ordering::Relaxed);
                     match work_tx.try_send(b) {
                         Ok(()) => {}
                         // The printing threads are behind: print this batch here rather
                         // than wait. On few CPUs this keeps every CPU busy without a thread
                         // more than there are CPUs, and the batch is still in this cache.
                         Err(TrySendError::Full(b)) => {
+                            queued.fetch_sub(1, Ordering::Relaxed);
                             let mut out = take_spare(spare_rx);
                             print_batch(sh, &b, &mut out, &mut state);
                             let seq = b.seq;
@@ -376,6 +412,7 @@ where
                 loop {
                     let next = work_rx.lock().map(|rx| rx.recv());
                     let Ok(Ok(b)) = next else { break };
+                    queued.fetch_sub(1, Ordering::Relaxed);
                     let mut out = take_spare(spare_rx);
                     print_batch(sh, &b, &mut out, &mut state);
                     let seq = b.seq;
