@@ -123,6 +123,32 @@ pub fn write_i32(out: &mut Vec<u8>, v: i32) {
 /// `"%16s-%-5d [%03d]"` (or `"%8.8s-%-5d %3d"` with `-l`).
 #[inline]
 pub fn write_comm_pid_cpu(out: &mut Vec<u8>, comm: &[u8], pid: i32, cpu: u32, latency: bool) {
+    // the usual line: a comm of at most 16 bytes, a pid and a CPU below 1000, made in one
+    // piece of fixed layout
+    if !latency && comm.len() <= 16 && cpu < 1000 {
+        let mut b = [b' '; 48];
+        b[16 - comm.len()..16].copy_from_slice(comm);
+        b[16] = b'-';
+        let mut n = 17;
+        if pid < 0 {
+            b[n] = b'-';
+            n += 1;
+        }
+        let mut d = [0u8; 24];
+        let at = decimal_into(&mut d, pid.unsigned_abs() as u64);
+        let k = d.len() - at;
+        b[n..n + k].copy_from_slice(&d[at..]);
+        // `%-5d` pads the sign and digits together to five
+        n = (n + k).max(22);
+        b[n] = b' ';
+        b[n + 1] = b'[';
+        b[n + 2] = b'0' + (cpu / 100) as u8;
+        b[n + 3] = b'0' + (cpu / 10 % 10) as u8;
+        b[n + 4] = b'0' + (cpu % 10) as u8;
+        b[n + 5] = b']';
+        put(out, &b[..n + 6]);
+        return;
+    }
     let c = if latency {
         &comm[..comm.len().min(8)]
     } else {
@@ -183,6 +209,38 @@ pub struct LatencyFields {
     pub lock_depth: Option<(usize, usize)>,
 }
 
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// The three flag columns for each value of the five TRACE_FLAG_* bits below.
+const FLAG_COLUMNS: [[u8; 3]; 32] = {
+    let mut t = [[0u8; 3]; 32];
+    let mut f = 0;
+    while f < 32 {
+        t[f][0] = if f as u32 & FLAG_IRQS_OFF != 0 {
+            b'd'
+        } else if f as u32 & FLAG_IRQS_NOSUPPORT != 0 {
+            b'X'
+        } else {
+            b'.'
+        };
+        t[f][1] = if f as u32 & FLAG_NEED_RESCHED != 0 {
+            b'N'
+        } else {
+            b'.'
+        };
+        let hard = f as u32 & FLAG_HARDIRQ != 0;
+        let soft = f as u32 & FLAG_SOFTIRQ != 0;
+        t[f][2] = match (hard, soft) {
+            (true, true) => b'H',
+            (true, false) => b'h',
+            (false, true) => b's',
+            _ => b'.',
+        };
+        f += 1;
+    }
+    t
+};
+
 /// TRACE_FLAG_* bits of common_flags.
 pub const FLAG_IRQS_OFF: u32 = 0x01;
 pub const FLAG_IRQS_NOSUPPORT: u32 = 0x02;
@@ -206,33 +264,13 @@ impl LatencyFields {
     /// `data_latency_format`: `d`/`X`/`.`, `N`/`.`, `H`/`h`/`s`/`.`, preempt depth, migrate
     /// disable (high nibble), then optional migrate_disable and lock_depth columns.
     pub fn write(&self, out: &mut Vec<u8>, e: crate::Endian, data: &[u8]) {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
         let flags = self.flags(e, data) as u32;
         let pc = Self::read(e, data, self.preempt).unwrap_or(-1) as u32;
-        let hard = flags & FLAG_HARDIRQ != 0;
-        let soft = flags & FLAG_SOFTIRQ != 0;
-        // the five columns, built here and copied once
+        // the columns, built here and copied once; the flag letters depend on five bits
         let mut b = [0u8; 12];
-        b[0] = if flags & FLAG_IRQS_OFF != 0 {
-            b'd'
-        } else if flags & FLAG_IRQS_NOSUPPORT != 0 {
-            b'X'
-        } else {
-            b'.'
-        };
-        b[1] = if flags & FLAG_NEED_RESCHED != 0 {
-            b'N'
-        } else {
-            b'.'
-        };
-        b[2] = match (hard, soft) {
-            (true, true) => b'H',
-            (true, false) => b'h',
-            (false, true) => b's',
-            _ => b'.',
-        };
+        b[..3].copy_from_slice(&FLAG_COLUMNS[(flags & 0x1f) as usize]);
         b[3] = if pc & 0xf != 0 {
-            HEX[(pc & 0xf) as usize]
+            HEX_DIGITS[(pc & 0xf) as usize]
         } else {
             b'.'
         };
@@ -308,6 +346,23 @@ mod tests {
         v.clear();
         write_comm_pid_cpu(&mut v, b"a-very-long-comm-name", 1234567, 1, true);
         assert_eq!(v, b"a-very-l-1234567   1");
+        v.clear();
+        // the one-piece layout against the general one, around its edges
+        for comm in [&b""[..], b"a", b"sixteen-bytes-ab", b"seventeen-bytes-a"] {
+            for pid in [0, 7, -1, 12345, 123456, 1234567, -99999, i32::MIN, i32::MAX] {
+                for cpu in [0, 5, 42, 999, 1000, 12345] {
+                    v.clear();
+                    write_comm_pid_cpu(&mut v, comm, pid, cpu, false);
+                    let want = format!(
+                        "{:>16}-{:<5} [{:03}]",
+                        String::from_utf8_lossy(comm),
+                        pid,
+                        cpu
+                    );
+                    assert_eq!(String::from_utf8_lossy(&v), want);
+                }
+            }
+        }
         v.clear();
         write_event_name(&mut v, b"sched_switch");
         assert_eq!(v, b" sched_switch:         ");

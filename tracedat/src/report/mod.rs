@@ -207,6 +207,8 @@ struct EvInfo {
     print_raw: bool,
     /// Its lines can be printed out of order (by a worker of the parallel report).
     order_free: bool,
+    /// The event name column (` name: ` padded), made once.
+    name_col: Box<[u8]>,
 }
 
 /// Everything that belongs to one input file.
@@ -1294,9 +1296,6 @@ impl<'f> Producer<'_, '_, 'f, '_> {
                     self.last_ts_diff = rts;
                     let _ = write!(line, " {buf:<8}");
                 }
-                line::write_event_name(line, ev.name().as_bytes());
-
-                // Event info (print_event_info)
                 let evi = self.infos[fi][evx].get_or_init(|| {
                     make_ev_info(
                         opts,
@@ -1306,6 +1305,9 @@ impl<'f> Producer<'_, '_, 'f, '_> {
                         &ev,
                     )
                 });
+                crate::outbuf::put(line, &evi.name_col);
+
+                // Event info (print_event_info)
                 if opts.raw || evi.print_raw {
                     st.tep
                         .print_raw_fields_checked(&ev, tail, rec.data.len(), line);
@@ -1464,10 +1466,13 @@ fn make_ev_info(
     let raw = opts.raw || print_raw;
     let order_free = ev.prints_statelessly(raw)
         && (raw || !handler.as_ref().is_some_and(|h| h.is_order_dependent()));
+    let mut name_col = Vec::new();
+    line::write_event_name(&mut name_col, ev.name().as_bytes());
     EvInfo {
         handler,
         print_raw,
         order_free,
+        name_col: name_col.into(),
     }
 }
 

@@ -228,10 +228,10 @@ fn print_job(
                 f.lat.write(out, f.endian, data);
             }
             f.time_fmt.write_column(out, j.ts);
-            line::write_event_name(out, ev.name().as_bytes());
             let evi = sh.infos[j.file as usize][j.evx as usize]
                 .get()
                 .expect("event info made by the producer");
+            crate::outbuf::put(out, &evi.name_col);
             if opts.raw || evi.print_raw {
                 f.tep.print_raw_fields_checked(&ev, tail, data.len(), out);
             } else {
