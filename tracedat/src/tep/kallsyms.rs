@@ -47,10 +47,26 @@ pub(crate) struct SymRef<'s> {
 
 const FIND_CACHE: usize = 256;
 
+/// A lookup remembered: the table's generation, the address, and what was found (the
+/// symbol and the next address), so that a hit reads none of the table's arrays (random
+/// places in megabytes of them).
+#[derive(Clone, Copy)]
+struct Cached {
+    generation: u64,
+    addr: u64,
+    found: Option<(Entry, u64)>,
+}
+
 thread_local! {
-    /// (table generation, address, bisection result) per slot.
-    static FIND_CACHE_TLS: [Cell<(u64, u64, u32)>; FIND_CACHE] =
-        const { [const { Cell::new((0, 0, 0)) }; FIND_CACHE] };
+    static FIND_CACHE_TLS: [Cell<Cached>; FIND_CACHE] = const {
+        [const {
+            Cell::new(Cached {
+                generation: 0,
+                addr: 0,
+                found: None,
+            })
+        }; FIND_CACHE]
+    };
 }
 
 /// Where a name is: bytes `off..off + len` of the arena, or (when `len` is `OWNED`) entry
@@ -515,7 +531,10 @@ impl<'a> Kallsyms<'a> {
     /// `func_map` as symbol indexes, and beside it their addresses (one more, 0, for the
     /// entry after the last): the bisection reads only the dense address array.
     fn sorted_map(&self) -> &(Vec<u32>, Vec<u64>, u64) {
-        self.map_built.store(true, Ordering::Relaxed);
+        // a store on every lookup would take the cache line from the other printing threads
+        if !self.map_built.load(Ordering::Relaxed) {
+            self.map_built.store(true, Ordering::Relaxed);
+        }
         self.sorted_arrays()
     }
 
@@ -543,21 +562,27 @@ impl<'a> Kallsyms<'a> {
         let slot = (addr ^ (addr >> 12) ^ (addr >> 24)) as usize % FIND_CACHE;
         let hit = FIND_CACHE_TLS.with(|c| {
             let e = c[slot].get();
-            (e.0 == *generation && e.1 == addr).then_some(e.2)
+            (e.generation == *generation && e.addr == addr).then_some(e.found)
         });
-        let idx = match hit {
-            Some(i) => i,
+        let found = match hit {
+            Some(f) => f,
             None => {
-                let i = Self::bisect(map, addrs, addr);
-                FIND_CACHE_TLS.with(|c| c[slot].set((*generation, addr, i)));
-                i
+                let idx = Self::bisect(map, addrs, addr);
+                let found = (idx != u32::MAX).then(|| {
+                    let idx = idx as usize;
+                    (p.entries[map[idx] as usize], addrs[idx + 1])
+                });
+                FIND_CACHE_TLS.with(|c| {
+                    c[slot].set(Cached {
+                        generation: *generation,
+                        addr,
+                        found,
+                    })
+                });
+                found
             }
         };
-        if idx == u32::MAX {
-            return None;
-        }
-        let idx = idx as usize;
-        Some((p.sym(&p.entries[map[idx] as usize]), addrs[idx + 1]))
+        found.map(|(e, next)| (p.sym(&e), next))
     }
 
     /// glibc's bsearch with libtraceevent's comparator: the index in `func_map` or
