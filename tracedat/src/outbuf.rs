@@ -66,6 +66,70 @@ pub(crate) fn pad(out: &mut Vec<u8>, n: usize, byte: u8) {
     }
 }
 
+/// Two decimal digits for each value below 100.
+pub(crate) const DEC_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Appends the decimal digits of `m`. They are written in place, right to left, once their
+/// count is known: digits made in a buffer on the stack and then copied are read back by
+/// wide loads that span several narrow stores, which the CPU cannot forward (each such
+/// number stalls for the stores to complete).
+#[inline]
+pub(crate) fn push_decimal(out: &mut Vec<u8>, m: u64) {
+    let n = m.checked_ilog10().map_or(1, |l| l as usize + 1);
+    out.reserve(20);
+    let len = out.len();
+    // SAFETY: the capacity is at least `len + 20 >= len + n`; every byte of
+    // `len..len + n` is written below before the length covers it.
+    unsafe {
+        let dst = out.as_mut_ptr().add(len);
+        let mut i = n;
+        let mut m = m;
+        while m >= 100 {
+            let r = (m % 100) as usize * 2;
+            m /= 100;
+            i -= 2;
+            *dst.add(i) = DEC_PAIRS[r];
+            *dst.add(i + 1) = DEC_PAIRS[r + 1];
+        }
+        if m >= 10 {
+            let r = m as usize * 2;
+            *dst = DEC_PAIRS[r];
+            *dst.add(1) = DEC_PAIRS[r + 1];
+        } else {
+            *dst = b'0' + m as u8;
+        }
+        out.set_len(len + n);
+    }
+}
+
+/// Appends the hexadecimal digits of `m` (as [`push_decimal`], in place).
+#[inline]
+pub(crate) fn push_hex_digits(out: &mut Vec<u8>, m: u64, upper: bool) {
+    let table: &[u8; 16] = if upper {
+        b"0123456789ABCDEF"
+    } else {
+        b"0123456789abcdef"
+    };
+    let n = ((67 - m.leading_zeros() as usize) / 4).max(1);
+    out.reserve(16);
+    let len = out.len();
+    // SAFETY: the capacity is at least `len + 16 >= len + n`; every byte of
+    // `len..len + n` is written below before the length covers it.
+    unsafe {
+        let dst = out.as_mut_ptr().add(len);
+        let mut m = m;
+        for i in (0..n).rev() {
+            *dst.add(i) = table[(m & 15) as usize];
+            m >>= 4;
+        }
+        out.set_len(len + n);
+    }
+}
+
 /// Where the first NUL in `s` is. The strings of a record (names, comms) are short: their
 /// first 32 bytes are looked at eight at a time before `memchr` takes the rest.
 #[inline(always)]
@@ -92,6 +156,38 @@ pub(crate) fn nul_at(s: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digits_in_place() {
+        let mut vals = vec![
+            0u64,
+            1,
+            9,
+            10,
+            15,
+            16,
+            99,
+            100,
+            255,
+            256,
+            999,
+            1000,
+            u64::MAX,
+        ];
+        for k in 0..64 {
+            vals.extend([1u64 << k, (1u64 << k) - 1, 10u64.saturating_pow(k % 20)]);
+        }
+        for v in vals {
+            for cap in [0, 3, 100] {
+                let mut o = Vec::with_capacity(cap);
+                o.push(b'>');
+                push_decimal(&mut o, v);
+                push_hex_digits(&mut o, v, false);
+                push_hex_digits(&mut o, v, true);
+                assert_eq!(String::from_utf8_lossy(&o), format!(">{v}{v:x}{v:X}"));
+            }
+        }
+    }
 
     #[test]
     fn every_short_length_with_and_without_room() {

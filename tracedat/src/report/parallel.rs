@@ -21,7 +21,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, TrySendError};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Mutex, OnceLock};
 
 use super::line::{self, LatencyFields, TimeFmt};
@@ -97,6 +97,15 @@ impl<'f> Batch<'f> {
             jobs: Vec::with_capacity(cap),
             pre: Vec::new(),
         }
+    }
+
+    /// This batch emptied, to be used again (its allocations are the size a batch needs;
+    /// making them anew for each batch costs page faults).
+    fn recycle(mut self, spare: &SyncSender<Batch<'f>>) {
+        self.homes.clear();
+        self.jobs.clear();
+        self.pre.clear();
+        let _ = spare.try_send(self);
     }
 
     /// Adds a job for the record at `home`.
@@ -309,10 +318,12 @@ where
     let work_rx: Mutex<Receiver<Batch<'f>>> = Mutex::new(work_rx);
     let (spare_tx, spare_rx) = sync_channel::<Vec<u8>>(depth * 2);
     let spare_rx = Mutex::new(spare_rx);
+    let (batch_tx, batch_rx) = sync_channel::<Batch<'f>>(depth + threads);
     std::thread::scope(|s| {
         let stop = &stop;
         let queued = &queued;
         let done_tx_p = done_tx.clone();
+        let batch_tx_p = batch_tx.clone();
         let spare_rx_p = &spare_rx;
         let producer = s.spawn(move || {
             let spare_rx = spare_rx_p;
@@ -351,7 +362,13 @@ where
                     }
                     continue;
                 }
-                let mut b = Batch::new(seq, batch);
+                let mut b = match batch_rx.try_recv() {
+                    Ok(mut b) => {
+                        b.seq = seq;
+                        b
+                    }
+                    Err(_) => Batch::new(seq, batch),
+                };
                 let mut more = true;
                 // A batch also goes out after this many records read, printed or not: where
                 // a filter drops most records, a batch must not hold records so far behind
@@ -386,7 +403,7 @@ where
                             let mut out = take_spare(spare_rx);
                             print_batch(sh, &b, &mut out, &mut state);
                             let seq = b.seq;
-                            drop(b);
+                            b.recycle(&batch_tx_p);
                             if done_tx_p.send((seq, out)).is_err() {
                                 break;
                             }
@@ -405,6 +422,7 @@ where
         // The producer prints too (when the others are behind): one thread fewer.
         for _ in 1..threads {
             let done_tx = done_tx.clone();
+            let batch_tx = batch_tx.clone();
             let work_rx = &work_rx;
             let spare_rx = &spare_rx;
             s.spawn(move || {
@@ -416,7 +434,7 @@ where
                     let mut out = take_spare(spare_rx);
                     print_batch(sh, &b, &mut out, &mut state);
                     let seq = b.seq;
-                    drop(b);
+                    b.recycle(&batch_tx);
                     if done_tx.send((seq, out)).is_err() {
                         break;
                     }

@@ -8,7 +8,7 @@
 //! argument sign-extended), and each conversion reads as many bits as its length modifier says,
 //! as on x86-64.
 
-use crate::outbuf::{nul_at, pad, put};
+use crate::outbuf::{nul_at, pad, push_decimal, push_hex_digits, put, DEC_PAIRS};
 
 /// One printf argument.
 #[derive(Clone, Copy, Debug)]
@@ -181,20 +181,18 @@ pub(crate) fn precompile(fmt: &[u8]) -> Option<Spec> {
 pub(crate) fn cprintf_int_spec(out: &mut Vec<u8>, s: &Spec, v: u64) {
     if s.plain {
         // the common `%d`/`%u`/`%lx`: no padding, prefix or precision to work out
-        let mut buf = [0u8; 24];
-        let at = match s.conv {
+        match s.conv {
             b'd' | b'i' => {
                 let v = signed_of(s.len, v);
                 if v < 0 {
                     out.push(b'-');
                 }
-                decimal_into(&mut buf, v.unsigned_abs())
+                push_decimal(out, v.unsigned_abs())
             }
-            b'u' => decimal_into(&mut buf, unsigned_of(s.len, v)),
-            b'x' => digits_into(&mut buf, unsigned_of(s.len, v), 16, false),
-            _ => return fmt_int(out, s, v),
-        };
-        put(out, &buf[at..]);
+            b'u' => push_decimal(out, unsigned_of(s.len, v)),
+            b'x' => push_hex_digits(out, unsigned_of(s.len, v), false),
+            _ => fmt_int(out, s, v),
+        }
         return;
     }
     fmt_int(out, s, v);
@@ -225,9 +223,7 @@ fn unsigned_of(len: Len, raw: u64) -> u64 {
 /// `%x`/`%X` of `v` appended to `out`.
 #[inline]
 pub(crate) fn push_hex(out: &mut Vec<u8>, v: u64, upper: bool) {
-    let mut buf = [0u8; 24];
-    let at = digits_into(&mut buf, v, 16, upper);
-    put(out, &buf[at..]);
+    push_hex_digits(out, v, upper);
 }
 
 /// [`cprintf`] of a [`precompile`]d `%s` format with its string argument.
@@ -382,12 +378,6 @@ fn pad_field(out: &mut Vec<u8>, s: &Spec, body: &[u8]) {
         put(out, body);
     }
 }
-
-const DEC_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
-2021222324252627282930313233343536373839\
-4041424344454647484950515253545556575859\
-6061626364656667686970717273747576777879\
-8081828384858687888990919293949596979899";
 
 /// The two decimal digits of `v < 100`.
 #[inline(always)]
