@@ -79,15 +79,28 @@ pub(crate) const DEC_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171
 /// number stalls for the stores to complete).
 #[inline]
 pub(crate) fn push_decimal(out: &mut Vec<u8>, m: u64) {
-    let n = m.checked_ilog10().map_or(1, |l| l as usize + 1);
     out.reserve(20);
     let len = out.len();
-    // SAFETY: the capacity is at least `len + 20 >= len + n`; every byte of
-    // `len..len + n` is written below before the length covers it.
+    // SAFETY: the capacity is at least `len + 20`, room for any u64's digits, which
+    // decimal_at writes before the length covers them.
     unsafe {
-        let dst = out.as_mut_ptr().add(len);
-        let mut i = n;
-        let mut m = m;
+        let n = decimal_at(out.as_mut_ptr().add(len), m);
+        out.set_len(len + n);
+    }
+}
+
+/// Writes the decimal digits of `m` at `dst`; returns how many.
+///
+/// # Safety
+///
+/// `dst..dst + 20` must be writable.
+#[inline(always)]
+pub(crate) unsafe fn decimal_at(dst: *mut u8, m: u64) -> usize {
+    let n = m.checked_ilog10().map_or(1, |l| l as usize + 1);
+    let mut i = n;
+    let mut m = m;
+    // SAFETY: every write is below `dst + n`, `n <= 20`.
+    unsafe {
         while m >= 100 {
             let r = (m % 100) as usize * 2;
             m /= 100;
@@ -102,7 +115,39 @@ pub(crate) fn push_decimal(out: &mut Vec<u8>, m: u64) {
         } else {
             *dst = b'0' + m as u8;
         }
-        out.set_len(len + n);
+    }
+    n
+}
+
+/// The bytes of `s` (at most 16) as a little-endian number, zeros above: loaded in a few
+/// overlapping reads and kept in registers, so a short string can be stored in one piece.
+#[inline(always)]
+pub(crate) fn pack16(s: &[u8]) -> u128 {
+    let n = s.len();
+    debug_assert!(n <= 16);
+    let le8 = |b: &[u8]| u64::from_le_bytes(b.try_into().expect("eight bytes"));
+    let le4 = |b: &[u8]| u32::from_le_bytes(b.try_into().expect("four bytes"));
+    if n >= 8 {
+        // the second read overlaps the first: drop the bytes it shares with it
+        let hi = if n > 8 {
+            le8(&s[n - 8..n]) >> ((16 - n) * 8)
+        } else {
+            0
+        };
+        le8(&s[..8]) as u128 | (hi as u128) << 64
+    } else if n >= 4 {
+        let hi = if n > 4 {
+            le4(&s[n - 4..n]) >> ((8 - n) * 8)
+        } else {
+            0
+        };
+        (le4(&s[..4]) as u64 | (hi as u64) << 32) as u128
+    } else {
+        let mut v = 0u128;
+        for (i, &b) in s.iter().enumerate() {
+            v |= (b as u128) << (8 * i);
+        }
+        v
     }
 }
 
@@ -156,6 +201,16 @@ pub(crate) fn nul_at(s: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packed_strings() {
+        let src: Vec<u8> = (1..=16).collect();
+        for n in 0..=16 {
+            let mut want = [0u8; 16];
+            want[..n].copy_from_slice(&src[..n]);
+            assert_eq!(pack16(&src[..n]).to_le_bytes(), want, "n {n}");
+        }
+    }
 
     #[test]
     fn digits_in_place() {

@@ -2,7 +2,7 @@
 //! event name (tracecmd/trace-read.c `trace_show_data`, `print_event_name`, `time_format`;
 //! libtraceevent `print_event_time`, `data_latency_format`).
 
-use crate::outbuf::{pad, put};
+use crate::outbuf::{decimal_at, pack16, pad, put};
 use crate::tep::printf::{decimal_into, digits_into, pair_digits};
 
 /// How timestamps are printed (`time_format()` in trace-read.c).
@@ -123,31 +123,8 @@ pub fn write_i32(out: &mut Vec<u8>, v: i32) {
 /// `"%16s-%-5d [%03d]"` (or `"%8.8s-%-5d %3d"` with `-l`).
 #[inline]
 pub fn write_comm_pid_cpu(out: &mut Vec<u8>, comm: &[u8], pid: i32, cpu: u32, latency: bool) {
-    // the usual line: a comm of at most 16 bytes, a pid and a CPU below 1000, made in one
-    // piece of fixed layout
     if !latency && comm.len() <= 16 && cpu < 1000 {
-        let mut b = [b' '; 48];
-        b[16 - comm.len()..16].copy_from_slice(comm);
-        b[16] = b'-';
-        let mut n = 17;
-        if pid < 0 {
-            b[n] = b'-';
-            n += 1;
-        }
-        let mut d = [0u8; 24];
-        let at = decimal_into(&mut d, pid.unsigned_abs() as u64);
-        let k = d.len() - at;
-        b[n..n + k].copy_from_slice(&d[at..]);
-        // `%-5d` pads the sign and digits together to five
-        n = (n + k).max(22);
-        b[n] = b' ';
-        b[n + 1] = b'[';
-        b[n + 2] = b'0' + (cpu / 100) as u8;
-        b[n + 3] = b'0' + (cpu / 10 % 10) as u8;
-        b[n + 4] = b'0' + (cpu % 10) as u8;
-        b[n + 5] = b']';
-        put(out, &b[..n + 6]);
-        return;
+        return write_comm_pid_cpu_packed(out, pack16(comm), comm.len(), pid, cpu);
     }
     let c = if latency {
         &comm[..comm.len().min(8)]
@@ -181,6 +158,52 @@ pub fn write_comm_pid_cpu(out: &mut Vec<u8>, comm: &[u8], pid: i32, cpu: u32, la
         }
         put(out, digits);
         out.push(b']');
+    }
+}
+
+/// The usual `"%16s-%-5d [%03d]"`: a comm of `n <= 16` bytes packed by [`pack16`], a CPU
+/// below 1000. Written in place, the comm right-aligned in one 16-byte store.
+#[inline]
+pub(crate) fn write_comm_pid_cpu_packed(
+    out: &mut Vec<u8>,
+    comm: u128,
+    n: usize,
+    pid: i32,
+    cpu: u32,
+) {
+    const SPACES: u128 = u128::from_ne_bytes([b' '; 16]);
+    debug_assert!(n <= 16 && cpu < 1000);
+    // the comm's bytes moved up to end at column 16, spaces below them
+    let body = if n == 0 { 0 } else { comm << ((16 - n) * 8) };
+    let lead = if n == 16 { 0 } else { SPACES >> (n * 8) };
+    out.reserve(48);
+    let len = out.len();
+    // SAFETY: the capacity is at least `len + 48`; the widest line written here is 16 + 1
+    // + 11 (sign and ten digits) + 6 = 34 bytes, every byte of it written before the length
+    // covers it.
+    unsafe {
+        let d = out.as_mut_ptr().add(len);
+        d.cast::<[u8; 16]>()
+            .write_unaligned((body | lead).to_le_bytes());
+        *d.add(16) = b'-';
+        // `%-5d` pads the sign and digits together to five
+        d.add(17).cast::<[u8; 8]>().write_unaligned([b' '; 8]);
+        let mut k = 17;
+        if pid < 0 {
+            *d.add(k) = b'-';
+            k += 1;
+        }
+        k += decimal_at(d.add(k), pid.unsigned_abs() as u64);
+        let k = k.max(22);
+        d.add(k).cast::<[u8; 6]>().write_unaligned([
+            b' ',
+            b'[',
+            b'0' + (cpu / 100) as u8,
+            b'0' + (cpu / 10 % 10) as u8,
+            b'0' + (cpu % 10) as u8,
+            b']',
+        ]);
+        out.set_len(len + k + 6);
     }
 }
 

@@ -27,6 +27,7 @@ use std::sync::{Mutex, OnceLock};
 use super::line::{self, LatencyFields, TimeFmt};
 use super::plugins::{Ctx, PluginOptions, Rec, State};
 use super::{write_prefix, write_unknown, EvInfo, Options, Out, Producer, ReportError, Sink};
+use crate::outbuf::pack16;
 use crate::stream::{RecordHome, RecordHomeRef};
 use crate::tep::printf::push_hex;
 use crate::tep::Tep;
@@ -36,25 +37,19 @@ use crate::{Dialect, Endian};
 /// print the line itself.
 pub(super) const COMM_MAX: usize = 16;
 
-/// A comm copied into a job.
+/// A comm copied into a job, packed in a number ([`pack16`]): made and read in registers.
 #[derive(Clone, Copy)]
 pub(super) struct CommBuf {
     len: u8,
-    bytes: [u8; COMM_MAX],
+    bits: u128,
 }
 
 impl CommBuf {
     pub(super) fn new(c: &[u8]) -> Self {
-        let mut bytes = [0u8; COMM_MAX];
-        bytes[..c.len()].copy_from_slice(c);
         CommBuf {
             len: c.len() as u8,
-            bytes,
+            bits: pack16(c),
         }
-    }
-
-    fn get(&self) -> &[u8] {
-        &self.bytes[..self.len as usize]
     }
 }
 
@@ -224,7 +219,19 @@ fn print_job(
     }
     match f.tep.event_at(j.evx as usize) {
         Some(ev) if j.evx != u32::MAX => {
-            line::write_comm_pid_cpu(out, j.comm.get(), j.pid, j.cpu, opts.latency);
+            if !opts.latency && j.cpu < 1000 {
+                line::write_comm_pid_cpu_packed(
+                    out,
+                    j.comm.bits,
+                    j.comm.len as usize,
+                    j.pid,
+                    j.cpu,
+                );
+            } else {
+                let comm = j.comm.bits.to_le_bytes();
+                let comm = &comm[..j.comm.len as usize];
+                line::write_comm_pid_cpu(out, comm, j.pid, j.cpu, opts.latency);
+            }
             if opts.raw {
                 if dialect == Dialect::V3_3 || opts.latency {
                     out.extend_from_slice(b"-0x");
