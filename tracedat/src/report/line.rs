@@ -57,12 +57,48 @@ impl TimeFmt {
     /// The timestamp column of a line: ` %6.1000d:` / ` %9.1d:` / `%12d:`.
     #[inline]
     pub fn write_column(self, out: &mut Vec<u8>, ts: u64) {
+        if self == TimeFmt::Usecs {
+            let t = ts.wrapping_add(500) / 1000;
+            let secs = t / 1_000_000;
+            if secs < 100_000 {
+                // the usual column, ` %5llu.%06u:`, made in registers and stored at once
+                let col = usecs_column(secs as u32, (t % 1_000_000) as u32);
+                out.reserve(16);
+                let len = out.len();
+                // SAFETY: the capacity is at least `len + 16`; the 14 bytes the length
+                // grows by are written by the store.
+                unsafe {
+                    out.as_mut_ptr()
+                        .add(len)
+                        .cast::<[u8; 16]>()
+                        .write_unaligned(col.to_le_bytes());
+                    out.set_len(len + 14);
+                }
+                return;
+            }
+        }
         if self != TimeFmt::Raw {
             out.push(b' ');
         }
         self.write(out, ts);
         out.push(b':');
     }
+}
+
+/// ` %5u.%06u:` of `secs < 100000` and `us < 1000000`, as the little-endian value of its 14
+/// bytes.
+#[inline(always)]
+fn usecs_column(secs: u32, us: u32) -> u128 {
+    let pair = |v: u32| -> u64 { u16::from_le_bytes(pair_digits(v)) as u64 };
+    let digits = (b'0' + (secs / 10_000) as u8) as u64
+        | pair(secs / 100 % 100) << 8
+        | pair(secs % 100) << 24;
+    // `%5u`: the leading zeros but the last digit become spaces
+    let n = secs.checked_ilog10().map_or(1, |l| l + 1);
+    let blank = (1u64 << (8 * (5 - n))) - 1;
+    let secs = (digits & !blank) | (0x20_2020_2020 & blank);
+    let frac = b'.' as u64 | pair(us / 10_000) << 8 | pair(us / 100 % 100) << 24 | pair(us % 100) << 40;
+    b' ' as u128 | (secs as u128) << 8 | (frac as u128) << 48 | (b':' as u128) << 104
 }
 
 /// `.` and `v` zero-padded to `digits` (6 or 9) digits, `v < 10^digits`.
@@ -343,6 +379,28 @@ mod tests {
             v.clear();
             TimeFmt::Usecs.write(&mut v, ts);
             assert_eq!(String::from_utf8_lossy(&v), want, "{ts}");
+        }
+        // the column made in registers against the general writer
+        for ts in [
+            0u64,
+            499,
+            500,
+            999_999_499,
+            999_999_500,
+            9_999_999_999,
+            12_345_678_901_234,
+            99_999_999_999_499,
+            99_999_999_999_500,
+        ]
+        .into_iter()
+        .chain((0..2000).map(|k| k * 48_271_337_919 % 99_999_999_999_999))
+        {
+            v.clear();
+            TimeFmt::Usecs.write_column(&mut v, ts);
+            let mut w = vec![b' '];
+            TimeFmt::Usecs.write(&mut w, ts);
+            w.push(b':');
+            assert_eq!(String::from_utf8_lossy(&v), String::from_utf8_lossy(&w), "{ts}");
         }
         v.clear();
         TimeFmt::Nsecs.write_column(&mut v, 71_145_939_500);
