@@ -97,7 +97,8 @@ fn usecs_column(secs: u32, us: u32) -> u128 {
     let n = secs.checked_ilog10().map_or(1, |l| l + 1);
     let blank = (1u64 << (8 * (5 - n))) - 1;
     let secs = (digits & !blank) | (0x20_2020_2020 & blank);
-    let frac = b'.' as u64 | pair(us / 10_000) << 8 | pair(us / 100 % 100) << 24 | pair(us % 100) << 40;
+    let frac =
+        b'.' as u64 | pair(us / 10_000) << 8 | pair(us / 100 % 100) << 24 | pair(us % 100) << 40;
     b' ' as u128 | (secs as u128) << 8 | (frac as u128) << 48 | (b':' as u128) << 104
 }
 
@@ -400,7 +401,11 @@ mod tests {
             let mut w = vec![b' '];
             TimeFmt::Usecs.write(&mut w, ts);
             w.push(b':');
-            assert_eq!(String::from_utf8_lossy(&v), String::from_utf8_lossy(&w), "{ts}");
+            assert_eq!(
+                String::from_utf8_lossy(&v),
+                String::from_utf8_lossy(&w),
+                "{ts}"
+            );
         }
         v.clear();
         TimeFmt::Nsecs.write_column(&mut v, 71_145_939_500);

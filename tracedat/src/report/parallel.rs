@@ -20,7 +20,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Mutex, OnceLock};
 
@@ -301,9 +301,12 @@ fn take_spare(spare: &Mutex<Receiver<Vec<u8>>>) -> Vec<u8> {
     out
 }
 
-/// Runs the report loop of `p` with `threads` printing threads and batches of `batch`
-/// lines, writing to `o`. Returns the producer (for its warnings and `-w` state) and how its
-/// pass ended.
+/// Runs the report loop of `p` with `threads` printing threads (this one included) and
+/// batches of `batch` lines, writing to `o`. Returns the producer (for its warnings and
+/// `-w` state) and how its pass ended.
+///
+/// The producer also writes the output: it knows the order, and a thread of its own for
+/// that would be woken for every batch (two context switches each on a busy machine).
 #[allow(clippy::type_complexity)]
 pub(super) fn run<'t, 'a, 'f, 'o>(
     mut p: Producer<'t, 'a, 'f, 'o>,
@@ -317,28 +320,63 @@ where
 {
     let batch = batch.max(1);
     let depth = threads * 2;
-    let stop = AtomicBool::new(false);
+    o.flush()?;
     // Batches sent to the printing threads and not yet taken.
     let queued = AtomicUsize::new(0);
     let (work_tx, work_rx) = sync_channel::<Batch<'f>>(depth);
-    let (done_tx, done_rx) = sync_channel::<(u64, Vec<u8>)>(depth);
+    // Room for every batch that can be out, so that printing threads never wait for the
+    // producer to collect what they printed.
+    let (done_tx, done_rx) = sync_channel::<(u64, Vec<u8>)>(depth + threads + 1);
     let work_rx: Mutex<Receiver<Batch<'f>>> = Mutex::new(work_rx);
     let (spare_tx, spare_rx) = sync_channel::<Vec<u8>>(depth * 2);
     let spare_rx = Mutex::new(spare_rx);
     let (batch_tx, batch_rx) = sync_channel::<Batch<'f>>(depth + threads);
     std::thread::scope(|s| {
-        let stop = &stop;
         let queued = &queued;
-        let done_tx_p = done_tx.clone();
-        let batch_tx_p = batch_tx.clone();
-        let spare_rx_p = &spare_rx;
-        let producer = s.spawn(move || {
-            let spare_rx = spare_rx_p;
+        // The producer prints too (when the others are behind): one thread fewer.
+        for _ in 1..threads {
+            let done_tx = done_tx.clone();
+            let batch_tx = batch_tx.clone();
+            let work_rx = &work_rx;
+            let spare_rx = &spare_rx;
+            s.spawn(move || {
+                let mut state = State::default();
+                loop {
+                    let next = work_rx.lock().map(|rx| rx.recv());
+                    let Ok(Ok(b)) = next else { break };
+                    queued.fetch_sub(1, Ordering::Relaxed);
+                    let mut out = take_spare(spare_rx);
+                    print_batch(sh, &b, &mut out, &mut state);
+                    let seq = b.seq;
+                    b.recycle(&batch_tx);
+                    if done_tx.send((seq, out)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        // This thread is the producer.
+        let (p, result, written) = {
+            let spare_rx = &spare_rx;
+            let mut w = InOrder {
+                o,
+                pending: BTreeMap::new(),
+                next: 0,
+                spare: spare_tx,
+                written: Ok(()),
+            };
             let mut state = State::default();
             let mut seq = 0u64;
             let mut result = Ok(());
             let mut scratch = Vec::new();
             loop {
+                while let Ok((k, buf)) = done_rx.try_recv() {
+                    w.add(k, buf);
+                }
+                if w.written.is_err() {
+                    break;
+                }
                 if queued.load(Ordering::Relaxed) >= depth {
                     // The printing threads have all they can take: the next records are
                     // printed here as the one-thread report prints them, without jobs.
@@ -359,12 +397,10 @@ where
                         }
                     }
                     if !out.is_empty() {
-                        if done_tx_p.send((seq, out)).is_err() {
-                            break;
-                        }
+                        w.add(seq, out);
                         seq += 1;
                     }
-                    if !more || stop.load(Ordering::Relaxed) {
+                    if !more {
                         break;
                     }
                     continue;
@@ -409,71 +445,50 @@ where
                             queued.fetch_sub(1, Ordering::Relaxed);
                             let mut out = take_spare(spare_rx);
                             print_batch(sh, &b, &mut out, &mut state);
-                            let seq = b.seq;
-                            b.recycle(&batch_tx_p);
-                            if done_tx_p.send((seq, out)).is_err() {
-                                break;
-                            }
+                            let k = b.seq;
+                            b.recycle(&batch_tx);
+                            w.add(k, out);
                         }
                         Err(TrySendError::Disconnected(_)) => break,
                     }
                 }
-                if !more || stop.load(Ordering::Relaxed) {
+                if !more {
                     break;
                 }
             }
+            // Closing the queue ends the printing threads once it is empty; what they
+            // printed is written as it comes.
             drop(work_tx);
-            drop(done_tx_p);
-            (p, result)
-        });
-        // The producer prints too (when the others are behind): one thread fewer.
-        for _ in 1..threads {
-            let done_tx = done_tx.clone();
-            let batch_tx = batch_tx.clone();
-            let work_rx = &work_rx;
-            let spare_rx = &spare_rx;
-            s.spawn(move || {
-                let mut state = State::default();
-                loop {
-                    let next = work_rx.lock().map(|rx| rx.recv());
-                    let Ok(Ok(b)) = next else { break };
-                    queued.fetch_sub(1, Ordering::Relaxed);
-                    let mut out = take_spare(spare_rx);
-                    print_batch(sh, &b, &mut out, &mut state);
-                    let seq = b.seq;
-                    b.recycle(&batch_tx);
-                    if done_tx.send((seq, out)).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        drop(done_tx);
-        // This thread writes the batches in sequence.
-        let mut written: io::Result<()> = o.flush();
-        let mut pending: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
-        let mut next = 0u64;
-        if written.is_ok() {
-            'recv: for (seq, buf) in done_rx.iter() {
-                pending.insert(seq, buf);
-                while let Some(buf) = pending.remove(&next) {
-                    next += 1;
-                    if let Err(e) = o.w.write_all(&buf) {
-                        written = Err(e);
-                        break 'recv;
-                    }
-                    let _ = spare_tx.try_send(buf);
-                }
+            for (k, buf) in done_rx.iter() {
+                w.add(k, buf);
             }
-        }
-        if written.is_err() {
-            stop.store(true, Ordering::Relaxed);
-        }
-        // Closing the channels ends the workers and then the producer.
-        drop(done_rx);
-        drop(spare_tx);
-        let (p, result) = producer.join().expect("report producer thread");
+            (p, result, w.written)
+        };
         written?;
         Ok((p, result))
     })
+}
+
+/// Batches' output written in sequence, whatever order they are printed in.
+struct InOrder<'x, 'o> {
+    o: &'x mut Out<'o>,
+    pending: BTreeMap<u64, Vec<u8>>,
+    next: u64,
+    /// Where written buffers go to be printed into again.
+    spare: SyncSender<Vec<u8>>,
+    /// The first write error; nothing more is written after it.
+    written: io::Result<()>,
+}
+
+impl InOrder<'_, '_> {
+    fn add(&mut self, seq: u64, buf: Vec<u8>) {
+        self.pending.insert(seq, buf);
+        while let Some(buf) = self.pending.remove(&self.next) {
+            self.next += 1;
+            if self.written.is_ok() {
+                self.written = self.o.w.write_all(&buf);
+            }
+            let _ = self.spare.try_send(buf);
+        }
+    }
 }
