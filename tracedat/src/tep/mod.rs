@@ -239,9 +239,85 @@ pub(crate) struct Compiled {
     /// Per field (common first): libtraceevent clears `TEP_FIELD_IS_STRING` of a char array
     /// the first time `-R` finds it unprintable.
     cleared: Vec<AtomicBool>,
+    /// See [`Compiled::field_plan`].
+    field_plan: OnceLock<Option<Vec<FieldStep>>>,
+}
+
+/// One field of [`Tep::fields`] worked out ahead: ` name=`, then the conversion that shows
+/// it (and whether a `0x` precedes it) or, with `None`, the raw value.
+struct FieldStep {
+    label: Box<[u8]>,
+    idx: u32,
+    conv: Option<(u32, bool)>,
 }
 
 impl Compiled {
+    /// The conversion (and its `0x`) `print_field()` finds for field `idx`, walking the cache
+    /// circularly from `start`.
+    fn conv_of_field(&self, idx: u32, start: usize) -> Option<(usize, bool)> {
+        let n = self.cache.len();
+        let mut k = start;
+        let mut has_0x = false;
+        loop {
+            let p = &self.cache[k];
+            if p.kind == PKind::Literal {
+                has_0x = p.format.len() > 1 && p.format.ends_with(b"0x");
+            } else {
+                let mut a = p.arg.and_then(|i| self.args.get(i as usize));
+                while let Some(Arg::Type { item, .. }) = a {
+                    a = Some(item);
+                }
+                if let Some(Arg::Field { field: Some(fi) }) = a {
+                    if *fi == idx {
+                        return Some((k, has_0x));
+                    }
+                }
+                has_0x = false;
+            }
+            k = if k + 1 < n { k + 1 } else { 0 };
+            if k == start {
+                return None;
+            }
+        }
+    }
+
+    /// [`Tep::fields`]' walk, which depends only on the format while the event has not
+    /// failed: `None` where a field's treatment can change as records are printed (a
+    /// string that is not an array, which `-R` may find unprintable).
+    fn field_plan(&self) -> Option<&[FieldStep]> {
+        self.field_plan
+            .get_or_init(|| {
+                let nc = self.format.common_fields.len();
+                let mut cursor = if self.cache.is_empty() { None } else { Some(0) };
+                let mut plan = Vec::new();
+                for (i, f) in self.format.fields.iter().enumerate() {
+                    let idx = (nc + i) as u32;
+                    let is_string = f.flags.has(crate::FieldFlags::STRING);
+                    let is_array = f.flags.has(crate::FieldFlags::ARRAY);
+                    if is_string && !is_array {
+                        return None;
+                    }
+                    let mut label = vec![b' '];
+                    label.extend_from_slice(f.name.as_bytes());
+                    label.push(b'=');
+                    let mut conv = None;
+                    if let (Some(start), false) = (cursor, is_array || is_string) {
+                        if let Some((k, zero_x)) = self.conv_of_field(idx, start) {
+                            conv = Some((k as u32, zero_x));
+                            cursor = (k + 1 < self.cache.len()).then_some(k + 1);
+                        }
+                    }
+                    plan.push(FieldStep {
+                        label: label.into(),
+                        idx,
+                        conv,
+                    });
+                }
+                Some(plan)
+            })
+            .as_deref()
+    }
+
     pub(crate) fn field_at(&self, idx: u32) -> &Field {
         self.format
             .field_at(idx)
@@ -784,6 +860,7 @@ impl<'a> Tep<'a> {
                 cache,
                 is_bprint,
                 cleared: (0..n).map(|_| AtomicBool::new(false)).collect(),
+                field_plan: OnceLock::new(),
             }
         })
     }
@@ -878,6 +955,21 @@ impl<'a> Tep<'a> {
 
     fn fields(&self, c: &Compiled, buf: &[u8], size: usize, out: &mut Vec<u8>, raw: bool) -> bool {
         let cx = self.ctx(c, buf, size);
+        if let (Some(plan), false) = (c.field_plan(), c.is_failed()) {
+            for st in plan {
+                crate::outbuf::put(out, &st.label);
+                match st.conv {
+                    Some((k, zero_x)) => {
+                        if zero_x {
+                            out.extend_from_slice(b"0x");
+                        }
+                        cx.print_parse(out, &c.cache[k as usize], &c.args, raw);
+                    }
+                    None => cx.print_field_raw(out, st.idx),
+                }
+            }
+            return !cx.crash.get();
+        }
         let nc = c.format.common_fields.len();
         let mut cursor: Option<usize> = if c.cache.is_empty() { None } else { Some(0) };
         for (i, f) in c.format.fields.iter().enumerate() {
@@ -907,37 +999,17 @@ impl<'a> Tep<'a> {
         let is_array = f.flags.has(crate::FieldFlags::ARRAY);
         let usable = !c.is_failed() && !is_array && !is_string;
         if let (Some(start), true) = (*cursor, usable) {
-            let n = c.cache.len();
-            let mut k = start;
-            let mut has_0x = false;
-            loop {
-                let p = &c.cache[k];
-                if p.kind == PKind::Literal {
-                    has_0x = p.format.len() > 1 && p.format.ends_with(b"0x");
+            if let Some((k, zero_x)) = c.conv_of_field(idx, start) {
+                if zero_x {
+                    out.extend_from_slice(b"0x");
+                }
+                cx.print_parse(out, &c.cache[k], &c.args, raw);
+                *cursor = if k + 1 < c.cache.len() {
+                    Some(k + 1)
                 } else {
-                    let mut a = p.arg.and_then(|i| c.args.get(i as usize));
-                    while let Some(Arg::Type { item, .. }) = a {
-                        a = Some(item);
-                    }
-                    if let Some(Arg::Field {
-                        field: Some(fi), ..
-                    }) = a
-                    {
-                        if *fi == idx {
-                            if has_0x {
-                                out.extend_from_slice(b"0x");
-                            }
-                            cx.print_parse(out, p, &c.args, raw);
-                            *cursor = if k + 1 < n { Some(k + 1) } else { None };
-                            return;
-                        }
-                    }
-                    has_0x = false;
-                }
-                k = if k + 1 < n { k + 1 } else { 0 };
-                if k == start {
-                    break;
-                }
+                    None
+                };
+                return;
             }
         }
         cx.print_field_raw(out, idx);
