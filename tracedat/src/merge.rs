@@ -24,6 +24,7 @@
 
 use crate::error::{LogLevel, Result, Warning};
 use crate::file::{BufferData, TraceFile};
+use crate::filter::TypePrefilter;
 use crate::record::Record;
 use crate::stream::{CpuStream, TimeConfig, TsPipeline};
 use crate::Dialect;
@@ -80,6 +81,8 @@ pub struct Merge<'f> {
     pos: Vec<u32>,
     /// Streams left out after building ([`Merge::leave_out`]).
     parked: Vec<bool>,
+    /// Per stream, the records worth merging ([`Merge::prefilter`]).
+    prefilter: Vec<Option<TypePrefilter>>,
     warnings: Vec<Warning>,
 }
 
@@ -126,6 +129,7 @@ impl<'f> Merge<'f> {
             heap: Vec::new(),
             pos: Vec::new(),
             parked: Vec::new(),
+            prefilter: Vec::new(),
             warnings: Vec::new(),
         };
         let (mut base31, mut base33) = (0u32, 0u32);
@@ -217,6 +221,7 @@ impl<'f> Merge<'f> {
             heap: Vec::new(),
             pos: Vec::new(),
             parked: Vec::new(),
+            prefilter: Vec::new(),
             warnings: Vec::new(),
         };
         for (i, (info, s)) in streams.into_iter().enumerate() {
@@ -240,6 +245,32 @@ impl<'f> Merge<'f> {
     pub fn leave_out(&mut self, mut keep: impl FnMut(&StreamInfo) -> bool) {
         self.parked = self.info.iter().map(|i| !keep(i)).collect();
         self.build_heap();
+    }
+
+    /// Drops, as each stream reads them, the records the filter `pre` gives for the stream
+    /// rejects for certain: they are never merged, and are invisible to `peek_following*`.
+    /// A report with `-F` that names events uses it so that the records of other events
+    /// cost only their decoding.
+    pub fn prefilter(&mut self, mut pre: impl FnMut(&StreamInfo) -> Option<TypePrefilter>) {
+        self.prefilter = self.info.iter().map(&mut pre).collect();
+        for i in 0..self.streams.len() {
+            self.skip_rejected(i);
+        }
+        self.build_heap();
+    }
+
+    /// Moves stream `i` past the records its prefilter rejects.
+    #[inline]
+    fn skip_rejected(&mut self, i: usize) {
+        if let Some(Some(pre)) = self.prefilter.get(i) {
+            let s = &mut self.streams[i];
+            while let Some(r) = s.peek() {
+                if pre.may_show(r.data) {
+                    break;
+                }
+                s.advance();
+            }
+        }
     }
 
     fn build_heap(&mut self) {
@@ -401,6 +432,7 @@ impl<'f> Merge<'f> {
     #[inline]
     pub fn consume(&mut self, i: usize) {
         self.streams[i].advance();
+        self.skip_rejected(i);
         let at = self.pos[i];
         if at == NOT_IN_HEAP {
             return;

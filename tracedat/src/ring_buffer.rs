@@ -389,7 +389,7 @@ impl<'p> PageDecoder<'p> {
     /// The next data event (`kbuffer_next_event` loop): skips padding and time events,
     /// returns `None` at the end of the data or when the page turns out corrupt (see
     /// [`PageDecoder::fault`]).
-    #[inline]
+    #[inline(always)]
     pub fn next_event(&mut self) -> Option<RawEvent> {
         if self.fault.is_some() {
             return None;

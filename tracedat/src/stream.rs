@@ -441,7 +441,7 @@ impl Inflater {
                         }
                     };
                     let mut out = job.out;
-                    out.clear();
+                    // every byte is overwritten: only a buffer that grows needs filling
                     out.resize(job.len, 0);
                     let r = decs[i]
                         .decompress_exact(job.pos, &job.input, &mut out)

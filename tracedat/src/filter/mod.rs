@@ -43,7 +43,7 @@ mod parse;
 pub mod posix;
 mod set;
 
-pub use set::{pid_filter_text, FilterArg, FilterArgs, FilterSet};
+pub use set::{pid_filter_text, FilterArg, FilterArgs, FilterSet, TypePrefilter};
 
 use crate::endian::Endian;
 use crate::format::EventFormat;
@@ -508,6 +508,12 @@ impl EventFilter {
     pub fn event_text(&self, id: u32) -> Option<String> {
         let i = self.events.binary_search_by_key(&id, |e| e.id).ok()?;
         self.events[i].tree.to_text()
+    }
+
+    /// Where the record's event id is: byte order, offset and size.
+    pub(crate) fn type_field(&self) -> Option<(Endian, usize, usize)> {
+        let f = self.type_field?;
+        Some((self.endian, f.offset as usize, f.size as usize))
     }
 
     /// The record's event id, read like `tep_data_type`.

@@ -133,6 +133,59 @@ impl FilterSet {
     }
 }
 
+impl FilterSet {
+    /// The record types this set may show. [`FilterSet::matches`] rejects a record whose
+    /// type no positive filter names (and that is not a stack trace) without looking at
+    /// anything else and without a trace of it in its state, so a reader can drop such
+    /// records before they are merged. `None` when every record must be asked: no positive
+    /// filter, or one that names no event (it passes everything).
+    pub fn type_prefilter(&self) -> Option<TypePrefilter> {
+        let first = self.positive.first()?;
+        if self.positive.iter().any(|f| f.event_ids().next().is_none()) {
+            return None;
+        }
+        let (endian, offset, size) = first.type_field()?;
+        let mut ids: Vec<u32> = self.positive.iter().flat_map(|f| f.event_ids()).collect();
+        ids.extend(self.kernel_stack);
+        ids.push(self.user_stack);
+        ids.sort_unstable();
+        ids.dedup();
+        Some(TypePrefilter {
+            endian,
+            offset,
+            size,
+            ids,
+        })
+    }
+}
+
+/// See [`FilterSet::type_prefilter`].
+#[derive(Clone, Debug)]
+pub struct TypePrefilter {
+    endian: Endian,
+    offset: usize,
+    size: usize,
+    /// Sorted.
+    ids: Vec<u32>,
+}
+
+impl TypePrefilter {
+    /// Whether records of event `id` may be shown.
+    pub fn shows(&self, id: u32) -> bool {
+        self.ids.binary_search(&id).is_ok()
+    }
+
+    /// False for a record the filters certainly reject: its type (read as they read it) is
+    /// none they may show, or cannot be read.
+    #[inline]
+    pub fn may_show(&self, data: &[u8]) -> bool {
+        match self.endian.uint(data, self.offset, self.size) {
+            Some(v) => self.ids.binary_search(&(v as i32 as u32)).is_ok(),
+            None => false,
+        }
+    }
+}
+
 /// Whether one of `filters` matches (or names no event), stopping at the first, as
 /// trace-cmd's loops do.
 fn any_passes<E: FilterEnv + ?Sized>(
@@ -309,6 +362,87 @@ pub fn pid_filter_text<S: AsRef<str>>(pids: &[S]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::filter::NoEnv;
+    use crate::format::{Field, FieldFlags};
+
+    fn event(id: u32, system: &str, name: &str) -> EventFormat {
+        let field = |name: &str, offset, size| Field {
+            name: name.into(),
+            type_name: "int".into(),
+            offset,
+            size,
+            array_len: 0,
+            element_size: size,
+            flags: FieldFlags(0),
+        };
+        EventFormat {
+            id,
+            system: system.into(),
+            name: name.into(),
+            common_fields: vec![field("common_type", 0, 2), field("common_pid", 4, 4)],
+            fields: vec![field("v", 8, 4)],
+            print_fmt: "".into(),
+        }
+    }
+
+    #[test]
+    fn the_prefilter_drops_only_what_matches_rejects() {
+        let events = [
+            event(1, "sched", "sched_switch"),
+            event(2, "kmem", "kfree"),
+            event(3, "ftrace", "kernel_stack"),
+            event(4, "sched", "sched_wakeup"),
+        ];
+        let le = Endian::Little;
+        let mut set = FilterSet::new(Dialect::V3_3, &events, 2);
+        assert!(
+            set.type_prefilter().is_none(),
+            "no filter: every record is asked"
+        );
+        set.add("sched_switch,sched_wakeup:v > 5", false, &events, le)
+            .unwrap();
+        set.add("sched_wakeup", true, &events, le).unwrap();
+        let pre = set
+            .type_prefilter()
+            .expect("positive filters naming events");
+        // the named events, the kernel stack, and type 0 (user_stack is missing)
+        for ty in 0..6u16 {
+            assert_eq!(pre.may_show(&ty.to_le_bytes()), [0, 1, 3, 4].contains(&ty));
+        }
+        assert!(!pre.may_show(&[1]), "a type that cannot be read");
+        // what it drops, the set rejects, whatever came before on that CPU
+        let bytes = |t: u16| {
+            let mut d = [0u8; 12];
+            d[..2].copy_from_slice(&t.to_le_bytes());
+            d[8..].copy_from_slice(&9u32.to_le_bytes());
+            d
+        };
+        fn rec(d: &[u8]) -> Record<'_> {
+            Record {
+                ts: 0,
+                cpu: 0,
+                data: d,
+                missed_events: 0,
+                offset: 0,
+            }
+        }
+        for prev in [1u16, 2] {
+            for ty in [2u16, 5] {
+                let (a, b) = (bytes(prev), bytes(ty));
+                let mut s = set.clone();
+                assert_eq!(s.matches(&rec(&a), &mut NoEnv).unwrap(), prev == 1);
+                assert!(!pre.may_show(&b));
+                assert!(
+                    !s.matches(&rec(&b), &mut NoEnv).unwrap(),
+                    "after {prev}: {ty}"
+                );
+            }
+        }
+        // only negative filters: every record is shown unless one matches
+        let mut neg = FilterSet::new(Dialect::V3_3, &events, 2);
+        neg.add("kfree", true, &events, le).unwrap();
+        assert!(neg.type_prefilter().is_none());
+    }
 
     fn texts(v: &[FilterArg]) -> Vec<&str> {
         v.iter().map(|f| f.text.as_str()).collect()

@@ -1001,13 +1001,33 @@ fn report_events(
     // something looks at them first: -F filters (comm and symbol lookups change what later
     // lookups see) or the function_graph leaf check (the next record of the handle,
     // whatever its CPU: 3.1.6 takes it, 3.3.1 rejects the leaf when it is on another CPU).
+    let fgraph = teps
+        .iter()
+        .any(|t| t.find_event(Some("ftrace"), "funcgraph_exit").is_some());
     if let Some(cpus) = &opts.cpus {
-        let fgraph = teps
-            .iter()
-            .any(|t| t.find_event(Some("ftrace"), "funcgraph_exit").is_some());
         if !fgraph && handles.iter().all(|h| h.filters.is_empty()) {
             merge.leave_out(|info| cpus.contains(&info.slot(dialect)));
         }
+    }
+    // -F naming events: the filters reject the records of other events without any effect
+    // (FilterSet::type_prefilter), so the streams drop them as they read them instead of
+    // merging them in order first. Not where a shown record looks at the records after it
+    // (a funcgraph_entry's leaf check) or the page layout is printed.
+    if !(opts.debug || opts.boundary) {
+        let entry_ids: Vec<Option<u32>> = teps
+            .iter()
+            .map(|t| {
+                t.find_event(Some("ftrace"), "funcgraph_entry")
+                    .map(|e| e.id() as u32)
+            })
+            .collect();
+        merge.prefilter(|info| {
+            let pre = handles[info.source].filters.type_prefilter()?;
+            match entry_ids[info.input] {
+                Some(id) if pre.shows(id) => None,
+                _ => Some(pre),
+            }
+        });
     }
     // Where most records are left out (-F, --cpu), reading is what takes the time: chunks
     // are then inflated ahead on another thread. Where most are printed, the printing
