@@ -83,6 +83,8 @@ pub struct Merge<'f> {
     parked: Vec<bool>,
     /// Per stream, the records worth merging ([`Merge::prefilter`]).
     prefilter: Vec<Option<TypePrefilter>>,
+    /// Records consumed or dropped by a prefilter so far.
+    read: u64,
     warnings: Vec<Warning>,
 }
 
@@ -130,6 +132,7 @@ impl<'f> Merge<'f> {
             pos: Vec::new(),
             parked: Vec::new(),
             prefilter: Vec::new(),
+            read: 0,
             warnings: Vec::new(),
         };
         let (mut base31, mut base33) = (0u32, 0u32);
@@ -222,6 +225,7 @@ impl<'f> Merge<'f> {
             pos: Vec::new(),
             parked: Vec::new(),
             prefilter: Vec::new(),
+            read: 0,
             warnings: Vec::new(),
         };
         for (i, (info, s)) in streams.into_iter().enumerate() {
@@ -269,6 +273,7 @@ impl<'f> Merge<'f> {
                     break;
                 }
                 s.advance();
+                self.read += 1;
             }
         }
     }
@@ -361,6 +366,13 @@ impl<'f> Merge<'f> {
             .collect()
     }
 
+    /// How many records were consumed or dropped by a prefilter so far: how far the
+    /// reading has gone, whatever was shown.
+    #[inline]
+    pub fn records_read(&self) -> u64 {
+        self.read
+    }
+
     /// The stream holding the globally next record.
     #[inline]
     pub fn next_index(&self) -> Option<usize> {
@@ -432,6 +444,7 @@ impl<'f> Merge<'f> {
     #[inline]
     pub fn consume(&mut self, i: usize) {
         self.streams[i].advance();
+        self.read += 1;
         self.skip_rejected(i);
         let at = self.pos[i];
         if at == NOT_IN_HEAP {

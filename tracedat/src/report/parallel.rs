@@ -73,7 +73,7 @@ pub(super) struct Job {
 const PRINTED: u32 = u32::MAX;
 
 /// Records read before a batch is sent, however few lines it holds (see `run`).
-const SCAN_LIMIT: usize = 16384;
+const SCAN_LIMIT: u64 = 16384;
 
 /// Consecutive lines of output, in order.
 pub(super) struct Batch<'f> {
@@ -417,9 +417,8 @@ where
                 // a filter drops most records, a batch must not hold records so far behind
                 // the reader that their pages were given back (the printing threads would
                 // fault them in again, and keep them).
-                let mut budget = SCAN_LIMIT;
-                while b.jobs.len() < batch && budget > 0 {
-                    budget -= 1;
+                let start = p.merge.records_read();
+                while b.jobs.len() < batch && p.merge.records_read() - start < SCAN_LIMIT {
                     match p.step(&mut scratch, &mut io::sink(), &mut Sink::Batch(&mut b)) {
                         Ok(true) => {}
                         Ok(false) => {
