@@ -383,17 +383,9 @@ where
                     let mut out = take_spare(spare_rx);
                     let mut more = true;
                     for _ in 0..batch {
-                        match p.step(&mut out, &mut io::sink(), &mut Sink::Direct) {
-                            Ok(true) => {}
-                            Ok(false) => {
-                                more = false;
-                                break;
-                            }
-                            Err(e) => {
-                                result = Err(e);
-                                more = false;
-                                break;
-                            }
+                        if !step_on(&mut p, &mut out, &mut Sink::Direct, &mut result) {
+                            more = false;
+                            break;
                         }
                     }
                     if !out.is_empty() {
@@ -419,17 +411,9 @@ where
                 // fault them in again, and keep them).
                 let start = p.merge.records_read();
                 while b.jobs.len() < batch && p.merge.records_read() - start < SCAN_LIMIT {
-                    match p.step(&mut scratch, &mut io::sink(), &mut Sink::Batch(&mut b)) {
-                        Ok(true) => {}
-                        Ok(false) => {
-                            more = false;
-                            break;
-                        }
-                        Err(e) => {
-                            result = Err(e);
-                            more = false;
-                            break;
-                        }
+                    if !step_on(&mut p, &mut scratch, &mut Sink::Batch(&mut b), &mut result) {
+                        more = false;
+                        break;
                     }
                 }
                 if !b.jobs.is_empty() {
@@ -466,6 +450,23 @@ where
         written?;
         Ok((p, result))
     })
+}
+
+/// One step of the record loop; false once the records are done or the step failed (its
+/// error then in `result`).
+fn step_on<'f>(
+    p: &mut Producer<'_, '_, 'f, '_>,
+    out: &mut Vec<u8>,
+    sink: &mut Sink<'_, 'f>,
+    result: &mut Result<(), ReportError>,
+) -> bool {
+    match p.step(out, &mut io::sink(), sink) {
+        Ok(more) => more,
+        Err(e) => {
+            *result = Err(e);
+            false
+        }
+    }
 }
 
 /// Batches' output written in sequence, whatever order they are printed in.
