@@ -251,6 +251,41 @@ impl<'f> Merge<'f> {
         self.build_heap();
     }
 
+    /// Whether some stream is left out ([`Merge::leave_out`]).
+    #[inline]
+    pub fn has_left_out(&self) -> bool {
+        self.parked.iter().any(|&p| p)
+    }
+
+    /// Brings the streams left out back, as if they had been merged all along: their records
+    /// that come before stream `i`'s current one (in merge order: timestamp, then stream
+    /// index) are dropped, as the report that left them out skipped them, and the rest are
+    /// merged from then on (and seen by `peek_following*`).
+    pub fn rejoin(&mut self, i: usize) {
+        let Some(cur) = self.streams[i].peek_ts() else {
+            return;
+        };
+        for k in 0..self.streams.len() {
+            if !self.parked.get(k).copied().unwrap_or(false) {
+                continue;
+            }
+            self.parked[k] = false;
+            while let Some(ts) = self.streams[k].peek_ts() {
+                if (ts, k) >= (cur, i) {
+                    break;
+                }
+                self.streams[k].advance();
+                self.read += 1;
+            }
+            self.skip_rejected(k);
+            if let Some(ts) = self.streams[k].peek_ts() {
+                self.pos[k] = self.heap.len() as u32;
+                self.heap.push((ts, k as u32));
+                self.sift_up(self.heap.len() - 1);
+            }
+        }
+    }
+
     /// Drops, as each stream reads them, the records the filter `pre` gives for the stream
     /// rejects for certain: they are never merged, and are invisible to `peek_following*`.
     /// A report with `-F` that names events uses it so that the records of other events

@@ -144,3 +144,52 @@ fn consuming_the_lookahead_loses_and_repeats_nothing() {
         assert_eq!(seen, all, "{}", p.display());
     }
 }
+
+#[test]
+fn streams_left_out_rejoin_where_the_merge_is() {
+    // --cpu leaves the other CPUs' streams out until a function_graph entry needs the record
+    // after it whatever its CPU: from the rejoin on, the merge must be the full merge's.
+    let t = TimeConfig::default();
+    let mut checked = 0usize;
+    for p in &real_files() {
+        let m = map(p);
+        let f = TraceFile::parse(&m).unwrap();
+        let inputs = [Input { file: &f, time: &t }];
+        let mut full = Merge::for_report(&inputs, false, |_| true).unwrap();
+        let mut all = Vec::new();
+        while let Some((i, r)) = full.peek() {
+            all.push((i, r.offset));
+            full.consume(i);
+        }
+        let Some(&(first, _)) = all.first() else {
+            continue;
+        };
+        let cpu = full.info(first).cpu;
+        for at in [0usize, 1, 7, 100, all.len() / 2] {
+            let mut merge = Merge::for_report(&inputs, false, |_| true).unwrap();
+            merge.leave_out(|info| info.cpu == cpu);
+            // consume `at` records of the kept streams, then rejoin at the next one
+            let mut n = 0;
+            while n < at {
+                let Some((i, _)) = merge.peek() else { break };
+                merge.consume(i);
+                n += 1;
+            }
+            let Some((i, r)) = merge.peek() else { continue };
+            let here = all
+                .iter()
+                .position(|&x| x == (i, r.offset))
+                .expect("a kept record is in the full merge");
+            merge.rejoin(i);
+            assert!(!merge.has_left_out());
+            let mut rest = Vec::new();
+            while let Some((i, r)) = merge.peek() {
+                rest.push((i, r.offset));
+                merge.consume(i);
+            }
+            assert_eq!(rest, all[here..], "{} rejoined after {at}", p.display());
+            checked += 1;
+        }
+    }
+    assert!(checked > 0);
+}

@@ -224,6 +224,8 @@ struct FileState<'t, 'a> {
     common: CommonFields,
     plugin_state: State,
     fgraph_exit: Option<(i32, Handler)>,
+    /// ftrace:funcgraph_entry's id: its lines look at the record after them, of any CPU.
+    fgraph_entry: Option<i32>,
 }
 
 /// One handle (a buffer of a file) as the report sees it.
@@ -807,6 +809,9 @@ fn report_events(
             common: CommonFields::of(tep),
             plugin_state: State::default(),
             fgraph_exit,
+            fgraph_entry: tep
+                .find_event(Some("ftrace"), "funcgraph_entry")
+                .map(|e| e.id()),
         });
     }
 
@@ -1001,11 +1006,11 @@ fn report_events(
     // something looks at them first: -F filters (comm and symbol lookups change what later
     // lookups see) or the function_graph leaf check (the next record of the handle,
     // whatever its CPU: 3.1.6 takes it, 3.3.1 rejects the leaf when it is on another CPU).
-    let fgraph = teps
-        .iter()
-        .any(|t| t.find_event(Some("ftrace"), "funcgraph_exit").is_some());
+    // (Every trace.dat has the ftrace formats, so whether a function_graph entry will be
+    // printed is only known on meeting one: the streams left out rejoin the merge then, at
+    // that point, see Producer::step.)
     if let Some(cpus) = &opts.cpus {
-        if !fgraph && handles.iter().all(|h| h.filters.is_empty()) {
+        if handles.iter().all(|h| h.filters.is_empty()) {
             merge.leave_out(|info| cpus.contains(&info.slot(dialect)));
         }
     }
@@ -1138,6 +1143,18 @@ impl<'f> Producer<'_, '_, 'f, '_> {
         let Some(i) = self.merge.next_index() else {
             return Ok(false);
         };
+        if self.merge.has_left_out() {
+            // A function_graph entry's leaf check looks at the next record of any CPU: the
+            // streams left out by --cpu come back before the first one.
+            let st = &self.fstates[self.merge.info(i).input];
+            let ty = self
+                .merge
+                .head(i)
+                .and_then(|r| st.common.event_type(st.endian, r.data));
+            if ty.is_some() && ty == st.fgraph_entry {
+                self.merge.rejoin(i);
+            }
+        }
         let merge = &mut self.merge;
         let sinfo = *merge.info(i);
         let rec = merge.head(i).expect("stream with a head");
