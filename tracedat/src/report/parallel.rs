@@ -14,9 +14,12 @@
 //! threads as CPUs, a producer that sleeps while workers are behind leaves a CPU idle, and
 //! three busy threads on two CPUs cost context switches): the next batch's records
 //! straight into a buffer, as the one-thread report does (no jobs to make), or a batch it
-//! made but could not hand over. The calling thread writes the batches in sequence. All channels are bounded, so
-//! memory stays bounded whatever the file size, and a write error (a closed pipe) stops the
-//! producer and workers at their next batch.
+//! made but could not hand over. The producer runs on the calling thread and also writes
+//! the batches in sequence, collecting the workers' output between its own batches (a
+//! writer thread of its own would be woken for every batch). All channels are bounded and
+//! a batch goes out after a bounded number of records read, so memory stays bounded
+//! whatever the file size; a write error (a closed pipe) stops the producer at its next
+//! batch and the workers when the queue closes.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
