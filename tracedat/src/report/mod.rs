@@ -1019,17 +1019,10 @@ fn report_events(
     // merging them in order first. Not where a shown record looks at the records after it
     // (a funcgraph_entry's leaf check) or the page layout is printed.
     if !(opts.debug || opts.boundary) {
-        let entry_ids: Vec<Option<u32>> = teps
-            .iter()
-            .map(|t| {
-                t.find_event(Some("ftrace"), "funcgraph_entry")
-                    .map(|e| e.id() as u32)
-            })
-            .collect();
         merge.prefilter(|info| {
             let pre = handles[info.source].filters.type_prefilter()?;
-            match entry_ids[info.input] {
-                Some(id) if pre.shows(id) => None,
+            match fstates[info.input].fgraph_entry {
+                Some(id) if pre.shows(id as u32) => None,
                 _ => Some(pre),
             }
         });
