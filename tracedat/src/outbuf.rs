@@ -89,17 +89,23 @@ pub(crate) fn push_decimal(out: &mut Vec<u8>, m: u64) {
     }
 }
 
+/// How many decimal digits `m` has (1 to 20).
+#[inline(always)]
+pub(crate) fn decimal_len(m: u64) -> usize {
+    m.checked_ilog10().map_or(1, |l| l as usize + 1)
+}
+
 /// Writes the decimal digits of `m` at `dst`; returns how many.
 ///
 /// # Safety
 ///
-/// `dst..dst + 20` must be writable.
+/// `dst..dst + decimal_len(m)` must be writable.
 #[inline(always)]
 pub(crate) unsafe fn decimal_at(dst: *mut u8, m: u64) -> usize {
-    let n = m.checked_ilog10().map_or(1, |l| l as usize + 1);
+    let n = decimal_len(m);
     let mut i = n;
     let mut m = m;
-    // SAFETY: every write is below `dst + n`, `n <= 20`.
+    // SAFETY: every write is below `dst + n`, which the caller made writable.
     unsafe {
         while m >= 100 {
             let r = (m % 100) as usize * 2;
@@ -151,9 +157,9 @@ pub(crate) fn pack16(s: &[u8]) -> u128 {
     }
 }
 
-/// Appends the hexadecimal digits of `m` (as [`push_decimal`], in place).
+/// `%x`/`%X` of `m`: its hexadecimal digits appended in place (as [`push_decimal`]).
 #[inline]
-pub(crate) fn push_hex_digits(out: &mut Vec<u8>, m: u64, upper: bool) {
+pub(crate) fn push_hex(out: &mut Vec<u8>, m: u64, upper: bool) {
     let table: &[u8; 16] = if upper {
         b"0123456789ABCDEF"
     } else {
@@ -237,8 +243,8 @@ mod tests {
                 let mut o = Vec::with_capacity(cap);
                 o.push(b'>');
                 push_decimal(&mut o, v);
-                push_hex_digits(&mut o, v, false);
-                push_hex_digits(&mut o, v, true);
+                push_hex(&mut o, v, false);
+                push_hex(&mut o, v, true);
                 assert_eq!(String::from_utf8_lossy(&o), format!(">{v}{v:x}{v:X}"));
             }
         }

@@ -8,7 +8,8 @@
 //! argument sign-extended), and each conversion reads as many bits as its length modifier says,
 //! as on x86-64.
 
-use crate::outbuf::{nul_at, pad, push_decimal, push_hex_digits, put, DEC_PAIRS};
+pub(crate) use crate::outbuf::push_hex;
+use crate::outbuf::{decimal_at, decimal_len, nul_at, pad, push_decimal, put, DEC_PAIRS};
 
 /// One printf argument.
 #[derive(Clone, Copy, Debug)]
@@ -190,7 +191,7 @@ pub(crate) fn cprintf_int_spec(out: &mut Vec<u8>, s: &Spec, v: u64) {
                 push_decimal(out, v.unsigned_abs())
             }
             b'u' => push_decimal(out, unsigned_of(s.len, v)),
-            b'x' => push_hex_digits(out, unsigned_of(s.len, v), false),
+            b'x' => push_hex(out, unsigned_of(s.len, v), false),
             _ => fmt_int(out, s, v),
         }
         return;
@@ -218,12 +219,6 @@ fn unsigned_of(len: Len, raw: u64) -> u64 {
         Len::None => raw as u32 as u64,
         Len::Long | Len::LongLong => raw,
     }
-}
-
-/// `%x`/`%X` of `v` appended to `out`.
-#[inline]
-pub(crate) fn push_hex(out: &mut Vec<u8>, v: u64, upper: bool) {
-    push_hex_digits(out, v, upper);
 }
 
 /// [`cprintf`] of a [`precompile`]d `%s` format with its string argument.
@@ -386,28 +381,13 @@ pub(crate) fn pair_digits(v: u32) -> [u8; 2] {
     [DEC_PAIRS[r], DEC_PAIRS[r + 1]]
 }
 
-/// Writes the decimal digits of `m` into the end of `buf` (two at a time); returns where
-/// they start.
+/// Writes the decimal digits of `m` into the end of `buf`; returns where they start.
 #[inline]
-pub(crate) fn decimal_into(buf: &mut [u8; 24], mut m: u64) -> usize {
-    let mut i = buf.len();
-    while m >= 100 {
-        let r = (m % 100) as usize * 2;
-        m /= 100;
-        i -= 2;
-        buf[i] = DEC_PAIRS[r];
-        buf[i + 1] = DEC_PAIRS[r + 1];
-    }
-    if m >= 10 {
-        let r = m as usize * 2;
-        i -= 2;
-        buf[i] = DEC_PAIRS[r];
-        buf[i + 1] = DEC_PAIRS[r + 1];
-    } else {
-        i -= 1;
-        buf[i] = b'0' + m as u8;
-    }
-    i
+pub(crate) fn decimal_into(buf: &mut [u8; 24], m: u64) -> usize {
+    let at = buf.len() - decimal_len(m);
+    // SAFETY: the digits fill `buf[at..]`.
+    unsafe { decimal_at(buf.as_mut_ptr().add(at), m) };
+    at
 }
 
 /// Writes the digits of `m` in `base` into the end of `buf`; returns where they start.
