@@ -1233,18 +1233,7 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
         if let Some((off, size, how)) = p.field {
             if self.in_record(off, size) {
                 if let Some(v) = self.tep.endian.uint(self.buf, off as usize, size as usize) {
-                    match (how, p.spec.as_ref()) {
-                        // plain_field_conv makes `Int` only for the `ls` values that cast
-                        (FieldConv::Int, Some(spec)) => {
-                            cprintf_int_spec(out, spec, ls_cast(v, p.ls).unwrap_or(v))
-                        }
-                        (FieldConv::Pointer(Pointer::Function(c)), _) => {
-                            self.print_function_value(out, c, v, raw)
-                        }
-                        // plain_field_conv makes only integers, functions and plain `%p`
-                        _ => plain_pointer(out, v),
-                    }
-                    return;
+                    return self.print_value(out, p, how, v, raw);
                 }
             }
         }
@@ -1265,23 +1254,28 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
         self.print_parse_compiled(out, p, args, raw);
     }
 
+    /// The value of an integer, bare `%p` or `%pS`-like conversion printed as
+    /// `print_arg_number`, `%p` and `print_function` print it (`value_conv` decided `how`,
+    /// making `Int` only for the lengths that cast, and only these printers).
+    #[inline(always)]
+    fn print_value(&self, out: &mut Vec<u8>, p: &PrintParse, how: FieldConv, v: u64, raw: bool) {
+        match (how, p.spec.as_ref()) {
+            (FieldConv::Int, Some(spec)) => {
+                cprintf_int_spec(out, spec, ls_cast(v, p.ls).unwrap_or(v))
+            }
+            (FieldConv::Pointer(Pointer::Function(c)), _) => {
+                self.print_function_value(out, c, v, raw)
+            }
+            _ => plain_pointer(out, v),
+        }
+    }
+
     /// Conversions whose argument was compiled (see [`super::expr`]), printed as the general
     /// path would; the others go to the general path.
     #[inline(never)]
     fn print_parse_compiled(&self, out: &mut Vec<u8>, p: &PrintParse, args: &[Arg], raw: bool) {
         if let Some((e, how)) = &p.value {
-            let v = self.eval_expr(e);
-            match (how, p.spec.as_ref()) {
-                // value_conv makes `Int` only for the `ls` values that cast
-                (FieldConv::Int, Some(spec)) => {
-                    cprintf_int_spec(out, spec, ls_cast(v, p.ls).unwrap_or(v))
-                }
-                (FieldConv::Pointer(Pointer::Function(c)), _) => {
-                    self.print_function_value(out, *c, v, raw)
-                }
-                _ => plain_pointer(out, v),
-            }
-            return;
+            return self.print_value(out, p, *how, self.eval_expr(e), raw);
         }
         if let Some(t) = &p.text {
             let start = out.len();
