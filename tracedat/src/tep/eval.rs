@@ -120,7 +120,7 @@ pub(crate) fn ls_cast(val: u64, ls: i32) -> Option<u64> {
     }
 }
 
-/// How [`Ctx::print_parse`] prints a conversion whose value is a plain field.
+/// How [`Ctx::print_parse`] prints the value of a compiled integer or pointer conversion.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum FieldConv {
     /// An integer conversion (`print_arg_number`).
@@ -1228,14 +1228,10 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
     #[inline(always)]
     pub(crate) fn print_parse(&self, out: &mut Vec<u8>, p: &PrintParse, args: &[Arg], raw: bool) {
         // The common cases, printed as the general path below would: an integer, pointer or
-        // symbol from a plain field inside the record (`eval` of the field, then
-        // `print_arg_number`'s cast, `%p`, `print_function`), a `__get_str` string.
-        if let Some((off, size, how)) = p.field {
-            if self.in_record(off, size) {
-                if let Some(v) = self.tep.endian.uint(self.buf, off as usize, size as usize) {
-                    return self.print_value(out, p, how, v, raw);
-                }
-            }
+        // symbol of a compiled argument (most often a plain field read straight from the
+        // record), a `__get_str` string.
+        if let Some((e, how)) = &p.value {
+            return self.print_value(out, p, *how, self.operand(e), raw);
         }
         if let (Some(i), Some(spec)) = (p.str_field, p.spec.as_ref()) {
             // as print_str_arg does for `__get_str`; the string's own NUL ends it, so the
@@ -1270,13 +1266,10 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
         }
     }
 
-    /// Conversions whose argument was compiled (see [`super::expr`]), printed as the general
-    /// path would; the others go to the general path.
+    /// `%s` conversions whose argument was compiled (see [`super::expr`]), printed as the
+    /// general path would; the others go to the general path.
     #[inline(never)]
     fn print_parse_compiled(&self, out: &mut Vec<u8>, p: &PrintParse, args: &[Arg], raw: bool) {
-        if let Some((e, how)) = &p.value {
-            return self.print_value(out, p, *how, self.eval_expr(e), raw);
-        }
         if let Some(t) = &p.text {
             let start = out.len();
             let fmt = F {

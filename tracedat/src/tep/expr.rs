@@ -5,10 +5,11 @@
 //!
 //! The general evaluator walks the parsed [`Arg`] tree for every record: it matches operator
 //! strings and cast type names each time. An [`Expr`] has those resolved (an operator enum,
-//! a cast as a mask, a field as its offset and size); evaluating it gives what
-//! [`super::eval::Ctx::eval`] gives for the same argument, crash flags included. Arguments
-//! with any other shape (array subscripts, helper functions, dynamic arrays, missing
-//! operands) are not compiled and stay with the general evaluator.
+//! a cast as a mask, a field (or a fixed array's element at a constant index) as its offset
+//! and size); evaluating it gives what [`super::eval::Ctx::eval`] gives for the same
+//! argument, crash flags included. Arguments with any other shape (other subscripts, helper
+//! functions, dynamic arrays, missing operands) are not compiled and stay with the general
+//! evaluator.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -148,7 +149,17 @@ impl Expr {
                 ..
             } => {
                 if op == "[" {
-                    return None;
+                    // `REC->array[n]` of a fixed array with a number for `n`: one element,
+                    // read as eval_op's `[` reads it
+                    let (Arg::Field { field: Some(i) }, Arg::Atom(a)) = (&**l, &**r) else {
+                        return None;
+                    };
+                    let f = format.field_at(*i)?;
+                    let n = a.number? as u32;
+                    return Some(Expr::Field {
+                        off: f.offset.wrapping_add(n.wrapping_mul(f.element_size)),
+                        size: f.element_size,
+                    });
                 }
                 if op == "?" {
                     let Arg::Op {

@@ -76,14 +76,11 @@ pub(crate) struct PrintParse {
     pub arg: Option<u32>,
     pub len_arg: Option<u32>,
     pub ls: i32,
-    /// For an integer, bare `%p` or `%pS`-like conversion of a plain 1/2/4/8-byte field: the
-    /// field's offset and size, read straight from the record when it lies inside it, and
-    /// how the value is printed.
-    pub field: Option<(u32, u32, eval::FieldConv)>,
     /// For a `%s` of `__get_str(field)`: the field's index.
     pub str_field: Option<u32>,
-    /// For an integer, bare `%p` or `%pS`-like conversion of another argument: the
-    /// argument compiled, where it can be, and how its value is printed.
+    /// For an integer, bare `%p` or `%pS`-like conversion: the argument compiled, where it
+    /// can be (a plain field becomes an offset and size read straight from the record), and
+    /// how its value is printed.
     pub value: Option<(expr::Expr, eval::FieldConv)>,
     /// For a `%s` conversion (no `*`): the argument compiled, where it can be.
     pub text: Option<expr::StrExpr>,
@@ -95,41 +92,6 @@ pub(crate) enum PKind {
     Digit,
     Pointer,
     String,
-}
-
-/// Where the value an integer, bare `%p` or `%pS`-like conversion prints is, when it is a
-/// plain field (or an element of a fixed array at a constant index) that the general
-/// evaluator would read as is: (offset, size, printer).
-fn plain_field_conv(
-    p: &PrintParse,
-    args: &[Arg],
-    format: &EventFormat,
-) -> Option<(u32, u32, eval::FieldConv)> {
-    let how = value_conv(p)?;
-    let (offset, size) = match args.get(p.arg? as usize)? {
-        Arg::Field { field: Some(i) } => {
-            let f = format.field_at(*i)?;
-            (f.offset, f.size)
-        }
-        // `REC->array[n]` of a fixed array with a number for `n`: eval_op's `[`
-        Arg::Op {
-            op, left, right, ..
-        } if op == "[" => {
-            let (Some(Arg::Field { field: Some(i) }), Some(Arg::Atom(a))) =
-                (left.as_deref(), right.as_deref())
-            else {
-                return None;
-            };
-            let f = format.field_at(*i)?;
-            let n = a.number? as u32;
-            (
-                f.offset.wrapping_add(n.wrapping_mul(f.element_size)),
-                f.element_size,
-            )
-        }
-        _ => return None,
-    };
-    matches!(size, 1 | 2 | 4 | 8).then_some((offset, size, how))
 }
 
 /// How an integer, bare `%p` or `%pS`-like conversion (without `*`) prints the value of its
@@ -156,7 +118,7 @@ fn value_conv(p: &PrintParse) -> Option<eval::FieldConv> {
     })
 }
 
-/// A conversion's argument compiled (see [`expr`]), where it is not a plain field.
+/// A conversion's argument compiled (see [`expr`]).
 fn compiled_value(
     p: &PrintParse,
     args: &[Arg],
@@ -835,11 +797,8 @@ impl<'a> Tep<'a> {
                         if !is_bprint {
                             cache = parse_args(pf.format.as_bytes(), args.len(), &mut failed, v18);
                             for p in &mut cache {
-                                p.field = plain_field_conv(p, &args, &format);
                                 p.str_field = plain_str_field(p, &args);
-                                if p.field.is_none() {
-                                    p.value = compiled_value(p, &args, &format);
-                                }
+                                p.value = compiled_value(p, &args, &format);
                                 if p.str_field.is_none() {
                                     p.text = compiled_text(p, &args, &format);
                                 }
@@ -1256,7 +1215,6 @@ fn parse_arg_format(
                     arg: Some(*argi as u32),
                     len_arg,
                     ls,
-                    field: None,
                     str_field: None,
                     value: None,
                     text: None,
@@ -1274,7 +1232,6 @@ fn parse_arg_format(
                     arg: None,
                     len_arg: None,
                     ls: 0,
-                    field: None,
                     str_field: None,
                     value: None,
                     text: None,
@@ -1304,7 +1261,6 @@ fn parse_arg_format(
                 arg: Some(*argi as u32),
                 len_arg,
                 ls: if is_str { 0 } else { ls },
-                field: None,
                 str_field: None,
                 value: None,
                 text: None,
@@ -1360,7 +1316,6 @@ fn parse_arg_string(f: &[u8], start: usize, out: &mut Vec<PrintParse>) -> usize 
         arg: None,
         len_arg: None,
         ls: 0,
-        field: None,
         str_field: None,
         value: None,
         text: None,
