@@ -186,6 +186,26 @@ impl Expr {
     }
 }
 
+impl Expr {
+    /// Calls `f` with the offset and size of every record field this expression reads.
+    pub(crate) fn each_field(&self, f: &mut dyn FnMut(u32, u32)) {
+        match self {
+            Expr::Const(_) | Expr::Sym(..) => {}
+            Expr::Field { off, size } => f(*off, *size),
+            Expr::Mask(e, _) => e.each_field(f),
+            Expr::Bin(_, lr) => {
+                lr.0.each_field(f);
+                lr.1.each_field(f);
+            }
+            Expr::Cond(c) => {
+                c.0.each_field(f);
+                c.1.each_field(f);
+                c.2.each_field(f);
+            }
+        }
+    }
+}
+
 /// A `%s` argument, as `print_str_arg()` prints it.
 #[derive(Debug)]
 pub(crate) enum StrExpr {
@@ -251,6 +271,22 @@ impl StrExpr {
             },
             _ => return None,
         })
+    }
+}
+
+impl StrExpr {
+    /// Calls `f` with the offset and size of every record field this argument reads.
+    pub(crate) fn each_field(&self, f: &mut dyn FnMut(u32, u32)) {
+        match self {
+            StrExpr::Text(_) => {}
+            StrExpr::Cond(c) => {
+                c.0.each_field(f);
+                for s in [&c.1, &c.2].into_iter().flatten() {
+                    s.each_field(f);
+                }
+            }
+            StrExpr::Flags { value, .. } | StrExpr::Symbol { value, .. } => value.each_field(f),
+        }
     }
 }
 

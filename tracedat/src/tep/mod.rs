@@ -320,6 +320,37 @@ pub struct Tep<'a> {
     printk: printk::Printk<'a>,
 }
 
+/// See [`Event::pretty_reads`].
+#[derive(Clone, Debug)]
+pub struct PrettyReads {
+    /// The record's byte ranges (start, end) the text reads: sorted, touching ones joined.
+    ranges: Vec<(u32, u32)>,
+    /// The fields printed as `__get_str` strings.
+    strs: Vec<u32>,
+}
+
+impl PrettyReads {
+    /// Adds a field that something printed with the text reads too (a plugin).
+    pub fn include(&mut self, off: u32, size: u32) {
+        self.ranges.push((off, off.saturating_add(size)));
+        self.normalize();
+    }
+
+    fn normalize(&mut self) {
+        self.ranges.sort_unstable();
+        let mut joined: Vec<(u32, u32)> = Vec::with_capacity(self.ranges.len());
+        for &(s, e) in &self.ranges {
+            match joined.last_mut() {
+                Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                _ => joined.push((s, e)),
+            }
+        }
+        self.ranges = joined;
+        self.strs.sort_unstable();
+        self.strs.dedup();
+    }
+}
+
 /// The KALLSYMS text for [`Tep::set_symbol_table`].
 pub struct SymbolTable<'a>(kallsyms::Kallsyms<'a>);
 
@@ -394,6 +425,40 @@ impl<'t, 'a> Event<'t, 'a> {
         } else {
             !c.is_bprint
         }
+    }
+
+    /// Which bytes of a record the text [`Tep::print_pretty_in`] prints for it can depend on,
+    /// where that is known ahead: every conversion compiled (fields, numbers, symbols,
+    /// arithmetic, `__print_flags`, `__print_symbolic`, `__get_str`), not `bprint` (its
+    /// format can fail the event), parsed. With [`Tep::pretty_key`] this lets a report reuse
+    /// the text printed for a record whose fields are equal.
+    pub fn pretty_reads(&self) -> Option<PrettyReads> {
+        let c = self.compiled();
+        if c.is_failed() || c.is_bprint {
+            return None;
+        }
+        let mut r = PrettyReads {
+            ranges: Vec::new(),
+            strs: Vec::new(),
+        };
+        for st in &c.steps {
+            let Some(k) = st.conv else { continue };
+            let p = &c.cache[k as usize];
+            let mut at = |off: u32, size: u32| r.ranges.push((off, off.saturating_add(size)));
+            if let Some((e, _)) = &p.value {
+                e.each_field(&mut at);
+            } else if let (Some(i), Some(_)) = (p.str_field, &p.spec) {
+                let f = c.field_at(i);
+                at(f.offset, f.size);
+                r.strs.push(i);
+            } else if let Some(t) = &p.text {
+                t.each_field(&mut at);
+            } else {
+                return None;
+            }
+        }
+        r.normalize();
+        Some(r)
     }
 
     /// The `__print_flags()` symbols libtraceevent 1.8's sched_switch plugin derives the task
@@ -832,6 +897,43 @@ impl<'a> Tep<'a> {
             size: size.min(buf.len()),
             crash: Cell::new(false),
         }
+    }
+
+    /// The bytes the pretty text of `data` (a whole record of `ev`, whose reads `r`
+    /// describes) depends on besides the record's length, gathered into `buf`: the fields
+    /// read, then each `__get_str` string and a NUL. `None` when the text may depend on other
+    /// bytes (a field beyond the record, a string not ending inside it: libtraceevent reads
+    /// on into the page) or the key does not fit in `buf`.
+    pub fn pretty_key<'b>(
+        &self,
+        ev: &Event<'_, 'a>,
+        r: &PrettyReads,
+        data: &[u8],
+        buf: &'b mut [u8],
+    ) -> Option<&'b [u8]> {
+        let mut n = 0;
+        let mut put = |b: &[u8]| -> Option<()> {
+            buf.get_mut(n..n + b.len())?.copy_from_slice(b);
+            n += b.len();
+            Some(())
+        };
+        for &(s, e) in &r.ranges {
+            put(data.get(s as usize..e as usize)?)?;
+        }
+        if !r.strs.is_empty() {
+            let c = ev.compiled();
+            let cx = self.ctx(c, data, data.len());
+            for &i in &r.strs {
+                let (off, len) = cx.dyn_range(c.field_at(i));
+                if len == 0 {
+                    continue;
+                }
+                let rest = data.get(off as usize..)?;
+                let z = memchr::memchr(0, rest)?;
+                put(&rest[..=z])?;
+            }
+        }
+        Some(&buf[..n])
     }
 
     /// libtraceevent's `pretty_print()` (the info part of a report line without plugin
