@@ -33,6 +33,8 @@ impl Comms {
     /// Parses saved_cmdlines text: lines of `"%d %m[^\n]s"`; parsing stops at the first line
     /// that does not match, as `tep_parse_saved_cmdlines` does.
     pub fn from_saved_cmdlines(text: &[u8]) -> Self {
+        // libtraceevent parses a copy made with strdup: the text ends at its first NUL
+        let text = &text[..memchr::memchr(0, text).unwrap_or(text.len())];
         let mut comms = Comms::default();
         for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             match parse_line(line) {
@@ -46,6 +48,9 @@ impl Comms {
     /// `tep_register_comm`: adds `pid → comm` unless the pid already has one (after the table
     /// is initialised; before, duplicates are kept as libtraceevent keeps them).
     pub fn register(&mut self, pid: i32, comm: &[u8]) {
+        // a C string (libtraceevent copies it with strdup): no NUL, which the report lines
+        // rely on
+        let comm = &comm[..memchr::memchr(0, comm).unwrap_or(comm.len())];
         if !self.initialised {
             self.pending.push(Entry {
                 pid,
@@ -118,10 +123,15 @@ impl Comms {
         }
     }
 
+    #[inline]
     fn init(&mut self) {
-        if self.initialised {
-            return;
+        if !self.initialised {
+            self.sort_pending();
         }
+    }
+
+    #[cold]
+    fn sort_pending(&mut self) {
         // The list was built by prepending: walk it newest first, then sort stably by pid.
         let mut v: Vec<Entry> = self.pending.drain(..).rev().collect();
         v.sort_by_key(|e| e.pid);
@@ -193,6 +203,15 @@ mod tests {
         assert_eq!(c.lookup(13), b"sleep");
         assert_eq!(c.lookup(12), b"bash");
         assert_eq!(c.lookup(7), b"kworker/0:1");
+    }
+
+    #[test]
+    fn comms_end_at_a_nul() {
+        let mut c = Comms::from_saved_cmdlines(b"1 in\0it\n2 kthreadd\n");
+        assert_eq!(c.lookup(1), b"in");
+        assert_eq!(c.lookup(2), b"<...>");
+        c.register(3, b"ab\0cd");
+        assert_eq!(c.lookup(3), b"ab");
     }
 
     #[test]
