@@ -20,6 +20,7 @@
 //! (a closed pipe) stops the report at once.
 
 pub mod comm;
+mod info_cache;
 pub mod line;
 mod parallel;
 pub mod plugins;
@@ -34,7 +35,7 @@ use crate::filter::{FilterArgs, FilterEnv, FilterSet};
 use crate::merge::{Input, Merge};
 use crate::stream::TimeConfig;
 use crate::tep::printf::push_hex;
-use crate::tep::{Event, Tep};
+use crate::tep::{Event, PrettyReads, Tep};
 use crate::{Dialect, Endian};
 
 use comm::Comms;
@@ -209,6 +210,9 @@ struct EvInfo {
     order_free: bool,
     /// The event name column (` name: ` padded), made once.
     name_col: Box<[u8]>,
+    /// For lines whose info text depends on the record's bytes alone (pretty printed, no
+    /// plugin or one that reads the record only): what it reads ([`info_cache`]).
+    reads: Option<PrettyReads>,
 }
 
 /// Everything that belongs to one input file.
@@ -1075,6 +1079,7 @@ fn report_events(
         wakeup,
         last_ts_check: 0,
         last_ts_diff: 0,
+        info_cache: Default::default(),
     };
     if parallel {
         let view = parallel::Shared::new(&p);
@@ -1120,6 +1125,7 @@ struct Producer<'t, 'a, 'f, 'o> {
     wakeup: Option<wakeup::Wakeup>,
     last_ts_check: u64,
     last_ts_diff: u64,
+    info_cache: info_cache::InfoCache,
 }
 
 impl<'f> Producer<'_, '_, 'f, '_> {
@@ -1297,6 +1303,8 @@ impl<'f> Producer<'_, '_, 'f, '_> {
             line.push(b'\n');
         }
         let mut leaf: Option<usize> = None;
+        // See parallel::print_job.
+        let mut clean = false;
         match (evx, ev) {
             (Some(evx), Some(ev)) => {
                 let pid = st.common.pid(st.endian, rec.data);
@@ -1338,9 +1346,40 @@ impl<'f> Producer<'_, '_, 'f, '_> {
                 crate::outbuf::put(line, &evi.name_col);
 
                 // Event info (print_event_info)
+                let mut kbuf = [0u8; info_cache::KEY_MAX];
+                let key = match &evi.reads {
+                    Some(r) if !opts.raw => st.tep.pretty_key(&ev, r, rec.data, &mut kbuf),
+                    _ => None,
+                };
                 if opts.raw || evi.print_raw {
                     st.tep
                         .print_raw_fields_checked(&ev, tail, rec.data.len(), line);
+                } else if let Some(key) = key {
+                    let ctx = Ctx {
+                        endian: st.endian,
+                        long_size: st.long_size,
+                        syms: st.tep,
+                        dialect,
+                        opts: self.popts,
+                    };
+                    let prec = Rec {
+                        cpu: rec.cpu,
+                        ts: rec.ts,
+                        data: rec.data,
+                    };
+                    let tf = st.time_fmt_repeat(opts);
+                    clean = self.info_cache.print(
+                        fi as u32,
+                        evx as u32,
+                        rec.data.len(),
+                        key,
+                        line,
+                        |line| {
+                            let (hd, tep) = (evi.handler.as_ref(), st.tep);
+                            let state = &mut st.plugin_state;
+                            print_info(tep, &ev, hd, &ctx, state, &prec, tail, line, tf)
+                        },
+                    );
                 } else {
                     let ctx = Ctx {
                         endian: st.endian,
@@ -1412,7 +1451,7 @@ impl<'f> Producer<'_, '_, 'f, '_> {
             }
             _ => write_unknown(line, opts, st.lat.flags(st.endian, rec.data)),
         }
-        if line.len() > lstart && line.last() == Some(&b'\n') {
+        if !clean && line.len() > lstart && line.last() == Some(&b'\n') {
             line.pop();
         }
         if let Some(d) = dbg.as_ref().filter(|_| opts.debug) {
@@ -1435,7 +1474,7 @@ impl<'f> Producer<'_, '_, 'f, '_> {
             }
         }
         // trace_seq_do_printf prints "%.*s": the line ends at its first NUL.
-        if let Some(z) = memchr::memchr(0, &line[lstart..]) {
+        if let Some(z) = memchr::memchr(0, &line[lstart..]).filter(|_| !clean) {
             line.truncate(lstart + z);
         }
         if let (Some(w), Some(ev)) = (self.wakeup.as_mut(), ev) {
@@ -1469,6 +1508,31 @@ fn write_unknown(line: &mut Vec<u8>, opts: &Options, flags: i64) {
     line.extend_from_slice(b"[UNKNOWN EVENT]");
 }
 
+/// The info of a line printed without the report's state: the plugin's text (a plugin that
+/// learns no comms and keeps no order), then the print format if the plugin asks for it.
+#[allow(clippy::too_many_arguments)]
+fn print_info<'a>(
+    tep: &Tep<'a>,
+    ev: &Event<'_, 'a>,
+    hd: Option<&Handler>,
+    ctx: &Ctx,
+    state: &mut State,
+    rec: &Rec,
+    tail: &[u8],
+    out: &mut Vec<u8>,
+    tf: TimeFmt,
+) {
+    let pretty = match hd {
+        Some(hd) => hd.print(ctx, state, None, rec, out, &|b: &mut Vec<u8>, t| {
+            tf.write(b, t)
+        }),
+        None => true,
+    };
+    if pretty {
+        tep.print_pretty_in(ev, tail, rec.data.len(), out);
+    }
+}
+
 /// The per-event decisions, made on the first record of each event type.
 fn make_ev_info(
     opts: &Options,
@@ -1498,11 +1562,22 @@ fn make_ev_info(
         && (raw || !handler.as_ref().is_some_and(|h| h.is_order_dependent()));
     let mut name_col = Vec::new();
     line::write_event_name(&mut name_col, ev.name().as_bytes());
+    let reads = match handler.as_ref().map(Handler::reads_record_only) {
+        _ if raw || !order_free => None,
+        None => ev.pretty_reads(),
+        Some(Some(Some((off, size)))) => ev.pretty_reads().map(|mut r| {
+            r.include(off, size);
+            r
+        }),
+        Some(Some(None)) => ev.pretty_reads(),
+        Some(None) => None,
+    };
     EvInfo {
         handler,
         print_raw,
         order_free,
         name_col: name_col.into(),
+        reads,
     }
 }
 

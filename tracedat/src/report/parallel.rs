@@ -27,9 +27,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Mutex, OnceLock};
 
+use super::info_cache::{InfoCache, KEY_MAX};
 use super::line::{self, LatencyFields, TimeFmt};
 use super::plugins::{Ctx, PluginOptions, Rec, State};
-use super::{write_prefix, write_unknown, EvInfo, Options, Out, Producer, ReportError, Sink};
+use super::{
+    print_info, write_prefix, write_unknown, EvInfo, Options, Out, Producer, ReportError, Sink,
+};
 use crate::outbuf::pack16;
 use crate::stream::{RecordHome, RecordHomeRef};
 use crate::tep::printf::push_hex;
@@ -184,12 +187,18 @@ impl<'t, 'a, 'o> Shared<'t, 'a, 'o> {
 }
 
 /// Prints the jobs of `b` into `out`, in order.
-fn print_batch(sh: &Shared<'_, '_, '_>, b: &Batch<'_>, out: &mut Vec<u8>, state: &mut State) {
+fn print_batch(
+    sh: &Shared<'_, '_, '_>,
+    b: &Batch<'_>,
+    out: &mut Vec<u8>,
+    state: &mut State,
+    cache: &mut InfoCache,
+) {
     for j in &b.jobs {
         if j.home == PRINTED {
             out.extend_from_slice(&b.pre[j.at..j.at + j.len as usize]);
         } else {
-            print_job(sh, b, j, out, state);
+            print_job(sh, b, j, out, state, cache);
         }
     }
 }
@@ -201,6 +210,7 @@ fn print_job(
     j: &Job,
     out: &mut Vec<u8>,
     state: &mut State,
+    cache: &mut InfoCache,
 ) {
     let opts = sh.opts;
     let dialect = opts.dialect;
@@ -215,6 +225,9 @@ fn print_job(
         );
     }
     let start = out.len();
+    // A cached info text known clean needs neither cut below (nothing before it on the line
+    // can hold a NUL: comms are C strings).
+    let mut clean = false;
     if j.missed > 0 {
         let _ = writeln!(out, "CPU:{} [{} EVENTS DROPPED]", j.cpu, j.missed);
     } else if j.missed < 0 {
@@ -254,27 +267,30 @@ fn print_job(
             if opts.raw || evi.print_raw {
                 f.tep.print_raw_fields_checked(&ev, tail, data.len(), out);
             } else {
-                let mut pretty = true;
-                if let Some(hd) = &evi.handler {
-                    let ctx = Ctx {
-                        endian: f.endian,
-                        long_size: f.long_size,
-                        syms: f.tep,
-                        dialect,
-                        opts: sh.popts,
-                    };
-                    let rec = Rec {
-                        cpu: j.cpu,
-                        ts: j.ts,
-                        data,
-                    };
-                    let tf = f.time_fmt;
-                    pretty = hd.print(&ctx, state, None, &rec, out, &|b: &mut Vec<u8>, t| {
-                        tf.write(b, t)
-                    });
-                }
-                if pretty {
-                    f.tep.print_pretty_in(&ev, tail, data.len(), out);
+                let ctx = Ctx {
+                    endian: f.endian,
+                    long_size: f.long_size,
+                    syms: f.tep,
+                    dialect,
+                    opts: sh.popts,
+                };
+                let rec = Rec {
+                    cpu: j.cpu,
+                    ts: j.ts,
+                    data,
+                };
+                let hd = evi.handler.as_ref();
+                let mut info = |out: &mut Vec<u8>| {
+                    print_info(f.tep, &ev, hd, &ctx, state, &rec, tail, out, f.time_fmt)
+                };
+                let mut kbuf = [0u8; KEY_MAX];
+                match evi
+                    .reads
+                    .as_ref()
+                    .and_then(|r| f.tep.pretty_key(&ev, r, data, &mut kbuf))
+                {
+                    Some(key) => clean = cache.print(j.file, j.evx, data.len(), key, out, info),
+                    None => info(out),
                 }
             }
         }
@@ -284,11 +300,13 @@ fn print_job(
             out.extend_from_slice(&l);
         }
     }
-    if out.len() > start && out.last() == Some(&b'\n') {
-        out.pop();
-    }
-    if let Some(z) = memchr::memchr(0, &out[start..]) {
-        out.truncate(start + z);
+    if !clean {
+        if out.len() > start && out.last() == Some(&b'\n') {
+            out.pop();
+        }
+        if let Some(z) = memchr::memchr(0, &out[start..]) {
+            out.truncate(start + z);
+        }
     }
     out.push(b'\n');
 }
@@ -344,12 +362,13 @@ where
             let spare_rx = &spare_rx;
             s.spawn(move || {
                 let mut state = State::default();
+                let mut cache = InfoCache::default();
                 loop {
                     let next = work_rx.lock().map(|rx| rx.recv());
                     let Ok(Ok(b)) = next else { break };
                     queued.fetch_sub(1, Ordering::Relaxed);
                     let mut out = take_spare(spare_rx);
-                    print_batch(sh, &b, &mut out, &mut state);
+                    print_batch(sh, &b, &mut out, &mut state, &mut cache);
                     let seq = b.seq;
                     b.recycle(&batch_tx);
                     if done_tx.send((seq, out)).is_err() {
@@ -430,7 +449,7 @@ where
                         Err(TrySendError::Full(b)) => {
                             queued.fetch_sub(1, Ordering::Relaxed);
                             let mut out = take_spare(spare_rx);
-                            print_batch(sh, &b, &mut out, &mut state);
+                            print_batch(sh, &b, &mut out, &mut state, &mut p.info_cache);
                             let k = b.seq;
                             b.recycle(&batch_tx);
                             w.add(k, out);

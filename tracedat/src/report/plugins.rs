@@ -456,6 +456,16 @@ impl Handler {
         )
     }
 
+    /// For a handler whose output depends on the record's bytes alone (and prints nothing
+    /// else, learns nothing): the offset and size of the field it reads, if any. `None` for
+    /// the others.
+    pub fn reads_record_only(&self) -> Option<Option<(u32, u32)>> {
+        match self {
+            Handler::CallSite(f) => Some(f.as_ref().map(|f| (f.offset, f.size))),
+            _ => None,
+        }
+    }
+
     /// The comm registrations [`Handler::print`] makes for this record, without printing:
     /// the sched_switch and sched_wakeup plugins register each task they print (prev, then
     /// next; a pid that cannot be read stops the handler there).

@@ -1,0 +1,257 @@
+//! The event info of report lines (the text after the event name) kept per printing thread
+//! and reused for records whose bytes are equal.
+//!
+//! A trace repeats itself: the same allocation from the same call site, the same system call
+//! returning the same value. The info text is a function of the record's bytes when the
+//! event's print format is compiled throughout and its plugin, if any, reads only the record
+//! ([`crate::tep::Event::pretty_reads`], [`crate::tep::Tep::reads_within`]); for those, the
+//! text printed for one record is kept under those bytes, and an equal record later copies
+//! it instead of evaluating the format again (symbol lookups, flag tables, a dozen number
+//! conversions). Events whose records rarely repeat (pointers, counters) stop being looked
+//! up for a while, so they pay little for the cache.
+
+/// The longest key kept.
+pub(super) const KEY_MAX: usize = 128;
+/// Slots, direct-mapped by hash.
+const SLOTS: usize = 4096;
+/// Bytes of key and text a slot holds; longer pairs are not kept.
+const BYTES: usize = 288;
+/// Lookups of an event between decisions whether the cache pays for it.
+const WINDOW: u32 = 4096;
+/// Records of an event printed without the cache after a window with few hits.
+const PAUSE: u32 = 1 << 16;
+
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Slot {
+    hash: u64,
+    /// File and event index; `u64::MAX` in an empty slot.
+    ev: u64,
+    /// The record's length.
+    len: u32,
+    klen: u16,
+    vlen: u16,
+    /// The text has no NUL and does not end in a newline.
+    clean: bool,
+    bytes: [u8; BYTES],
+}
+
+impl Slot {
+    const EMPTY: Slot = Slot {
+        hash: 0,
+        ev: u64::MAX,
+        len: 0,
+        klen: 0,
+        vlen: 0,
+        clean: false,
+        bytes: [0; BYTES],
+    };
+}
+
+/// Hits in the current window of an event, or how long it is left out.
+#[derive(Clone, Copy, Default)]
+struct EvStat {
+    tries: u32,
+    hits: u32,
+    paused: u32,
+}
+
+#[derive(Default)]
+pub(super) struct InfoCache {
+    /// Made at the first insertion.
+    slots: Vec<Slot>,
+    /// By file, then event index.
+    stats: Vec<Vec<EvStat>>,
+}
+
+fn hash(ev: u64, len: u32, key: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = (ev ^ ((len as u64) << 40)).wrapping_mul(K);
+    let mut words = key.chunks_exact(8);
+    for w in &mut words {
+        let v = u64::from_le_bytes(w.try_into().unwrap());
+        h = (h.rotate_left(5) ^ v).wrapping_mul(K);
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        let mut b = [0u8; 8];
+        b[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(K);
+    }
+    h
+}
+
+impl InfoCache {
+    /// Appends the info text of a record of event `evx` of input `file`, `len` bytes long,
+    /// whose text depends on `key` (and `len`) alone: from the cache, or made by `render`
+    /// (which appends it to `out`). Returns true when the text is known to have no NUL and
+    /// not to end in a newline (the line then needs neither cut).
+    pub(super) fn print(
+        &mut self,
+        file: u32,
+        evx: u32,
+        len: usize,
+        key: &[u8],
+        out: &mut Vec<u8>,
+        render: impl FnOnce(&mut Vec<u8>),
+    ) -> bool {
+        let (f, e) = (file as usize, evx as usize);
+        if self.stats.len() <= f {
+            self.stats.resize_with(f + 1, Vec::new);
+        }
+        let stats = &mut self.stats[f];
+        if stats.len() <= e {
+            stats.resize(e + 1, EvStat::default());
+        }
+        let st = &mut stats[e];
+        if st.paused > 0 {
+            st.paused -= 1;
+            render(out);
+            return false;
+        }
+        st.tries += 1;
+        let ev = (file as u64) << 32 | evx as u64;
+        let len = len as u32;
+        let h = hash(ev, len, key);
+        let k = (h >> (64 - SLOTS.trailing_zeros())) as usize;
+        if let Some(s) = self.slots.get(k) {
+            if s.hash == h
+                && s.ev == ev
+                && s.len == len
+                && s.klen as usize == key.len()
+                && s.bytes[..key.len()] == *key
+            {
+                st.hits += 1;
+                out.extend_from_slice(&s.bytes[key.len()..key.len() + s.vlen as usize]);
+                return s.clean;
+            }
+        }
+        let start = out.len();
+        render(out);
+        if st.tries >= WINDOW {
+            if st.hits < WINDOW / 4 {
+                st.paused = PAUSE;
+            }
+            st.tries = 0;
+            st.hits = 0;
+        }
+        let text = &out[start..];
+        let clean = text.last() != Some(&b'\n') && memchr::memchr(0, text).is_none();
+        if key.len() + text.len() > BYTES {
+            return clean;
+        }
+        if self.slots.is_empty() {
+            self.slots = vec![Slot::EMPTY; SLOTS];
+        }
+        let s = &mut self.slots[k];
+        s.hash = h;
+        s.ev = ev;
+        s.len = len;
+        s.klen = key.len() as u16;
+        s.vlen = text.len() as u16;
+        s.clean = clean;
+        s.bytes[..key.len()].copy_from_slice(key);
+        s.bytes[key.len()..key.len() + text.len()].copy_from_slice(text);
+        clean
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Renders `key` as text, counting the renders.
+    fn run(c: &mut InfoCache, file: u32, evx: u32, key: &[u8], renders: &mut usize) -> Vec<u8> {
+        let mut out = b"prefix ".to_vec();
+        c.print(file, evx, key.len() + 8, key, &mut out, |o| {
+            *renders += 1;
+            o.extend_from_slice(b"text of ");
+            o.extend_from_slice(key);
+            o.extend_from_slice(&[b'0' + file as u8, b'0' + evx as u8]);
+        });
+        out
+    }
+
+    #[test]
+    fn equal_records_reuse_the_text_and_others_do_not() {
+        let mut c = InfoCache::default();
+        let mut renders = 0;
+        let a = run(&mut c, 0, 1, b"abc", &mut renders);
+        assert_eq!(a, b"prefix text of abc01");
+        assert_eq!(run(&mut c, 0, 1, b"abc", &mut renders), a);
+        assert_eq!(renders, 1);
+        // same bytes of another event, another file, other bytes: rendered
+        assert_eq!(
+            run(&mut c, 0, 2, b"abc", &mut renders),
+            b"prefix text of abc02"
+        );
+        assert_eq!(
+            run(&mut c, 1, 1, b"abc", &mut renders),
+            b"prefix text of abc11"
+        );
+        assert_eq!(
+            run(&mut c, 0, 1, b"abd", &mut renders),
+            b"prefix text of abd01"
+        );
+        assert_eq!(renders, 4);
+        // a text too long to keep is rendered each time
+        let long = vec![b'x'; BYTES];
+        run(&mut c, 0, 1, &long, &mut renders);
+        run(&mut c, 0, 1, &long, &mut renders);
+        assert_eq!(renders, 6);
+    }
+
+    #[test]
+    fn texts_with_a_nul_or_a_last_newline_are_not_clean() {
+        let mut c = InfoCache::default();
+        let mut out = Vec::new();
+        for (k, text, clean) in [
+            (&b"a"[..], &b"plain"[..], true),
+            (b"b", b"nul\0inside", false),
+            (b"c", b"newline\n", false),
+            (b"d", b"", true),
+        ] {
+            for _ in 0..2 {
+                let got = c.print(0, 0, 8, k, &mut out, |o| o.extend_from_slice(text));
+                assert_eq!(got, clean, "{text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_record_length_is_part_of_the_key() {
+        let mut c = InfoCache::default();
+        let mut n = 0;
+        let mut out = Vec::new();
+        c.print(0, 0, 16, b"k", &mut out, |o| {
+            n += 1;
+            o.push(b'a')
+        });
+        c.print(0, 0, 17, b"k", &mut out, |o| {
+            n += 1;
+            o.push(b'b')
+        });
+        assert_eq!((out.as_slice(), n), (&b"ab"[..], 2));
+    }
+
+    #[test]
+    fn an_event_that_never_repeats_is_left_out_for_a_while() {
+        let mut c = InfoCache::default();
+        let mut renders = 0;
+        for i in 0..WINDOW as u64 {
+            run(&mut c, 0, 3, &i.to_le_bytes(), &mut renders);
+        }
+        assert_eq!(c.stats[0][3].paused, PAUSE);
+        // while left out, repeats are rendered too (and nothing is looked up)
+        let again = 5u64.to_le_bytes();
+        run(&mut c, 0, 3, &again, &mut renders);
+        run(&mut c, 0, 3, &again, &mut renders);
+        assert_eq!(renders, WINDOW as usize + 2);
+        // an event that repeats keeps its cache
+        for _ in 0..WINDOW {
+            run(&mut c, 0, 4, b"same", &mut renders);
+        }
+        assert_eq!(c.stats[0][4].paused, 0);
+        assert_eq!(renders, WINDOW as usize + 3);
+    }
+}
