@@ -267,6 +267,9 @@ pub struct LatencyFields {
     pub migrate_disable: Option<(usize, usize)>,
     /// common_lock_depth (old kernels)
     pub lock_depth: Option<(usize, usize)>,
+    /// The offsets of one-byte flags and preempt_count fields when there are no others (every
+    /// kernel since 2.6.3x): five columns made straight from two bytes.
+    bytes: Option<(usize, usize)>,
 }
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -309,6 +312,25 @@ pub const FLAG_HARDIRQ: u32 = 0x08;
 pub const FLAG_SOFTIRQ: u32 = 0x10;
 
 impl LatencyFields {
+    pub fn new(
+        flags: Option<(usize, usize)>,
+        preempt: Option<(usize, usize)>,
+        migrate_disable: Option<(usize, usize)>,
+        lock_depth: Option<(usize, usize)>,
+    ) -> Self {
+        let bytes = match (flags, preempt, migrate_disable, lock_depth) {
+            (Some((f, 1)), Some((p, 1)), None, None) => Some((f, p)),
+            _ => None,
+        };
+        LatencyFields {
+            flags,
+            preempt,
+            migrate_disable,
+            lock_depth,
+            bytes,
+        }
+    }
+
     fn read(e: crate::Endian, data: &[u8], f: Option<(usize, usize)>) -> Option<i64> {
         let (off, size) = f?;
         let v = e.uint(data, off, size).unwrap_or(0);
@@ -324,6 +346,18 @@ impl LatencyFields {
     /// `data_latency_format`: `d`/`X`/`.`, `N`/`.`, `H`/`h`/`s`/`.`, preempt depth, migrate
     /// disable (high nibble), then optional migrate_disable and lock_depth columns.
     pub fn write(&self, out: &mut Vec<u8>, e: crate::Endian, data: &[u8]) {
+        if let Some((fo, po)) = self.bytes {
+            if let (Some(&flags), Some(&pc)) = (data.get(fo), data.get(po)) {
+                let f = &FLAG_COLUMNS[(flags & 0x1f) as usize];
+                let digit = |d: u8| if d != 0 { HEX_DIGITS[d as usize] } else { b'.' };
+                put(out, &[f[0], f[1], f[2], digit(pc & 0xf), digit(pc >> 4)]);
+                return;
+            }
+        }
+        self.write_general(out, e, data)
+    }
+
+    fn write_general(&self, out: &mut Vec<u8>, e: crate::Endian, data: &[u8]) {
         let flags = self.flags(e, data) as u32;
         let pc = Self::read(e, data, self.preempt).unwrap_or(-1) as u32;
         // the columns, built here and copied once; the flag letters depend on five bits
@@ -362,6 +396,29 @@ impl LatencyFields {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn latency_columns_of_byte_fields_as_the_general_writer() {
+        let lat = LatencyFields::new(Some((2, 1)), Some((3, 1)), None, None);
+        assert!(lat.bytes.is_some());
+        let (mut fast, mut general) = (Vec::new(), Vec::new());
+        for flags in 0..=255u8 {
+            for pc in 0..=255u8 {
+                let data = [7, 0, flags, pc, 1, 2, 3, 4];
+                fast.clear();
+                general.clear();
+                lat.write(&mut fast, crate::Endian::Little, &data);
+                lat.write_general(&mut general, crate::Endian::Little, &data);
+                assert_eq!(fast, general, "flags {flags:#x} pc {pc:#x}");
+            }
+        }
+        // a record too short for the fields
+        fast.clear();
+        general.clear();
+        lat.write(&mut fast, crate::Endian::Little, &[1, 0, 3]);
+        lat.write_general(&mut general, crate::Endian::Little, &[1, 0, 3]);
+        assert_eq!(fast, general);
+    }
 
     #[test]
     fn time_formats() {

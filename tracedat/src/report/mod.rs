@@ -753,12 +753,12 @@ fn latency_fields(tep: &Tep<'_>) -> LatencyFields {
         fmt.common_field(n)
             .map(|f| (f.offset as usize, f.size as usize))
     };
-    LatencyFields {
-        flags: get("common_flags"),
-        preempt: get("common_preempt_count"),
-        migrate_disable: get("common_migrate_disable"),
-        lock_depth: get("common_lock_depth"),
-    }
+    LatencyFields::new(
+        get("common_flags"),
+        get("common_preempt_count"),
+        get("common_migrate_disable"),
+        get("common_lock_depth"),
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
