@@ -47,6 +47,27 @@ pub(crate) fn put(out: &mut Vec<u8>, s: &[u8]) {
     }
 }
 
+/// Appends the low `n` bytes (`n <= 8`) of `w`, first byte lowest: a piece made in a
+/// register is stored at once (bytes stored one by one and read back as a word stall the
+/// load).
+#[inline(always)]
+pub(crate) fn put_word(out: &mut Vec<u8>, w: u64, n: usize) {
+    let n = n.min(8);
+    let len = out.len();
+    if out.capacity() - len < 8 {
+        out.reserve(8);
+    }
+    // SAFETY: at least 8 bytes of spare capacity; `len + n <= capacity` and those bytes are
+    // initialized by the write.
+    unsafe {
+        out.as_mut_ptr()
+            .add(len)
+            .cast::<u64>()
+            .write_unaligned(w.to_le());
+        out.set_len(len + n);
+    }
+}
+
 /// Appends `n` copies of `byte` to `out`.
 #[inline(always)]
 pub(crate) fn pad(out: &mut Vec<u8>, n: usize, byte: u8) {
@@ -207,6 +228,34 @@ pub(crate) fn nul_at(s: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_digits_as_format() {
+        let mut v = Vec::new();
+        let mut vals: Vec<u64> = vec![0, 1, 9, 10, 15, 16, 255, 0xabcdef, u64::MAX, 1 << 63];
+        vals.extend((0..64).map(|k| 1u64 << k));
+        vals.extend((0..64).map(|k| (1u64 << k) - 1));
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            vals.push(x >> (x % 64));
+        }
+        for m in vals {
+            for upper in [false, true] {
+                v.clear();
+                v.extend_from_slice(b"x=");
+                push_hex(&mut v, m, upper);
+                let want = if upper {
+                    format!("x={m:X}")
+                } else {
+                    format!("x={m:x}")
+                };
+                assert_eq!(String::from_utf8_lossy(&v), want);
+            }
+        }
+    }
 
     #[test]
     fn packed_strings() {

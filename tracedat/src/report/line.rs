@@ -349,8 +349,13 @@ impl LatencyFields {
         if let Some((fo, po)) = self.bytes {
             if let (Some(&flags), Some(&pc)) = (data.get(fo), data.get(po)) {
                 let f = &FLAG_COLUMNS[(flags & 0x1f) as usize];
-                let digit = |d: u8| if d != 0 { HEX_DIGITS[d as usize] } else { b'.' };
-                put(out, &[f[0], f[1], f[2], digit(pc & 0xf), digit(pc >> 4)]);
+                let digit = |d: u8| if d != 0 { HEX_DIGITS[d as usize] } else { b'.' } as u64;
+                let w = f[0] as u64
+                    | (f[1] as u64) << 8
+                    | (f[2] as u64) << 16
+                    | digit(pc & 0xf) << 24
+                    | digit(pc >> 4) << 32;
+                crate::outbuf::put_word(out, w, 5);
                 return;
             }
         }
