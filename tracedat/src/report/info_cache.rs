@@ -12,7 +12,7 @@
 
 /// The longest key kept.
 pub(super) const KEY_MAX: usize = 128;
-/// Slots, direct-mapped by hash.
+/// Slots, in sets of two ways chosen by hash.
 const SLOTS: usize = 4096;
 /// Bytes of key and text a slot holds; longer pairs are not kept.
 const BYTES: usize = 288;
@@ -33,6 +33,8 @@ struct Slot {
     vlen: u16,
     /// The text has no NUL and does not end in a newline.
     clean: bool,
+    /// In a set's first slot: the way used last.
+    mru: u8,
     bytes: [u8; BYTES],
 }
 
@@ -44,6 +46,7 @@ impl Slot {
         klen: 0,
         vlen: 0,
         clean: false,
+        mru: 0,
         bytes: [0; BYTES],
     };
 }
@@ -54,6 +57,13 @@ struct EvStat {
     tries: u32,
     hits: u32,
     paused: u32,
+}
+
+impl EvStat {
+    fn hit(&mut self) {
+        self.tries += 1;
+        self.hits += 1;
+    }
 }
 
 #[derive(Default)]
@@ -82,6 +92,29 @@ fn hash(ev: u64, len: u32, key: &[u8]) -> u64 {
 }
 
 impl InfoCache {
+    fn stat(&mut self, file: u32, evx: u32) -> &mut EvStat {
+        let (f, e) = (file as usize, evx as usize);
+        if self.stats.len() <= f {
+            self.stats.resize_with(f + 1, Vec::new);
+        }
+        let stats = &mut self.stats[f];
+        if stats.len() <= e {
+            stats.resize(e + 1, EvStat::default());
+        }
+        &mut stats[e]
+    }
+
+    /// False while event `evx` of `file` is left out (its records are then printed without
+    /// the cache, their key not even made); counts those records.
+    pub(super) fn active(&mut self, file: u32, evx: u32) -> bool {
+        let st = self.stat(file, evx);
+        if st.paused > 0 {
+            st.paused -= 1;
+            return false;
+        }
+        true
+    }
+
     /// Appends the info text of a record of event `evx` of input `file`, `len` bytes long,
     /// whose text depends on `key` (and `len`) alone: from the cache, or made by `render`
     /// (which appends it to `out`). Returns true when the text is known to have no NUL and
@@ -95,37 +128,30 @@ impl InfoCache {
         out: &mut Vec<u8>,
         render: impl FnOnce(&mut Vec<u8>),
     ) -> bool {
-        let (f, e) = (file as usize, evx as usize);
-        if self.stats.len() <= f {
-            self.stats.resize_with(f + 1, Vec::new);
-        }
-        let stats = &mut self.stats[f];
-        if stats.len() <= e {
-            stats.resize(e + 1, EvStat::default());
-        }
-        let st = &mut stats[e];
-        if st.paused > 0 {
-            st.paused -= 1;
-            render(out);
-            return false;
-        }
-        st.tries += 1;
         let ev = (file as u64) << 32 | evx as u64;
         let len = len as u32;
         let h = hash(ev, len, key);
-        let k = (h >> (64 - SLOTS.trailing_zeros())) as usize;
-        if let Some(s) = self.slots.get(k) {
-            if s.hash == h
-                && s.ev == ev
-                && s.len == len
-                && s.klen as usize == key.len()
-                && s.bytes[..key.len()] == *key
-            {
-                st.hits += 1;
-                out.extend_from_slice(&s.bytes[key.len()..key.len() + s.vlen as usize]);
-                return s.clean;
+        // the set's first slot
+        let k = (h >> (65 - SLOTS.trailing_zeros())) as usize * 2;
+        if let Some(set) = self.slots.get_mut(k..k + 2) {
+            for w in 0..2 {
+                let s = &set[w];
+                if s.hash == h
+                    && s.ev == ev
+                    && s.len == len
+                    && s.klen as usize == key.len()
+                    && s.bytes[..key.len()] == *key
+                {
+                    out.extend_from_slice(&s.bytes[key.len()..key.len() + s.vlen as usize]);
+                    let clean = s.clean;
+                    set[0].mru = w as u8;
+                    self.stat(file, evx).hit();
+                    return clean;
+                }
             }
         }
+        let st = self.stat(file, evx);
+        st.tries += 1;
         let start = out.len();
         render(out);
         if st.tries >= WINDOW {
@@ -143,7 +169,9 @@ impl InfoCache {
         if self.slots.is_empty() {
             self.slots = vec![Slot::EMPTY; SLOTS];
         }
-        let s = &mut self.slots[k];
+        let w = 1 - self.slots[k].mru as usize;
+        self.slots[k].mru = w as u8;
+        let s = &mut self.slots[k + w];
         s.hash = h;
         s.ev = ev;
         s.len = len;
@@ -163,12 +191,17 @@ mod tests {
     /// Renders `key` as text, counting the renders.
     fn run(c: &mut InfoCache, file: u32, evx: u32, key: &[u8], renders: &mut usize) -> Vec<u8> {
         let mut out = b"prefix ".to_vec();
-        c.print(file, evx, key.len() + 8, key, &mut out, |o| {
+        let mut render = |o: &mut Vec<u8>| {
             *renders += 1;
             o.extend_from_slice(b"text of ");
             o.extend_from_slice(key);
             o.extend_from_slice(&[b'0' + file as u8, b'0' + evx as u8]);
-        });
+        };
+        if c.active(file, evx) {
+            c.print(file, evx, key.len() + 8, key, &mut out, render);
+        } else {
+            render(&mut out);
+        }
         out
     }
 
@@ -216,6 +249,24 @@ mod tests {
                 assert_eq!(got, clean, "{text:?}");
             }
         }
+    }
+
+    #[test]
+    fn two_records_of_one_set_are_both_kept() {
+        let mut c = InfoCache::default();
+        let mut renders = 0;
+        // keys until two fall in one set
+        let set_of = |k: &[u8]| hash(0, k.len() as u32 + 8, k) >> (65 - SLOTS.trailing_zeros());
+        let first = 0u64.to_le_bytes();
+        let other = (1..)
+            .map(|i: u64| i.to_le_bytes())
+            .find(|k| set_of(k) == set_of(&first))
+            .unwrap();
+        run(&mut c, 0, 0, &first, &mut renders);
+        run(&mut c, 0, 0, &other, &mut renders);
+        run(&mut c, 0, 0, &first, &mut renders);
+        run(&mut c, 0, 0, &other, &mut renders);
+        assert_eq!(renders, 2);
     }
 
     #[test]

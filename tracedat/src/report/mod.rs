@@ -1348,7 +1348,9 @@ impl<'f> Producer<'_, '_, 'f, '_> {
                 // Event info (print_event_info)
                 let mut kbuf = [0u8; info_cache::KEY_MAX];
                 let key = match &evi.reads {
-                    Some(r) if !opts.raw => st.tep.pretty_key(&ev, r, rec.data, &mut kbuf),
+                    Some(r) if !opts.raw && self.info_cache.active(fi as u32, evx as u32) => {
+                        st.tep.pretty_key(&ev, r, rec.data, &mut kbuf)
+                    }
                     _ => None,
                 };
                 if opts.raw || evi.print_raw {

@@ -284,11 +284,13 @@ fn print_job(
                     print_info(f.tep, &ev, hd, &ctx, state, &rec, tail, out, f.time_fmt)
                 };
                 let mut kbuf = [0u8; KEY_MAX];
-                match evi
-                    .reads
-                    .as_ref()
-                    .and_then(|r| f.tep.pretty_key(&ev, r, data, &mut kbuf))
-                {
+                let key = match &evi.reads {
+                    Some(r) if cache.active(j.file, j.evx) => {
+                        f.tep.pretty_key(&ev, r, data, &mut kbuf)
+                    }
+                    _ => None,
+                };
+                match key {
                     Some(key) => clean = cache.print(j.file, j.evx, data.len(), key, out, info),
                     None => info(out),
                 }
