@@ -1231,7 +1231,11 @@ impl<'f> Producer<'_, '_, 'f, '_> {
                     Some(_) => st.comms.lookup(pid),
                     None => b"",
                 };
-                if comm.len() <= parallel::COMM_MAX {
+                if comm.len() <= parallel::COMM_MAX
+                    && rec.missed_events == 0
+                    && sinfo.source <= u16::MAX as usize
+                    && fi <= u16::MAX as usize
+                {
                     let (home, at) = merge.head_home(i).expect("stream with a head");
                     batch.push(
                         parallel::Job {
@@ -1240,12 +1244,12 @@ impl<'f> Producer<'_, '_, 'f, '_> {
                             len: rec.data.len() as u32,
                             ts: rec.ts,
                             cpu: rec.cpu,
-                            missed: rec.missed_events,
-                            source: sinfo.source as u32,
-                            file: fi as u32,
+                            source: sinfo.source as u16,
+                            file: fi as u16,
                             pid,
                             evx: evx.map_or(u32::MAX, |k| k as u32),
                             comm: parallel::CommBuf::new(comm),
+                            comm_len: comm.len() as u8,
                         },
                         home,
                     );

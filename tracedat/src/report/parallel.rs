@@ -22,7 +22,7 @@
 //! batch and the workers when the queue closes.
 
 use std::collections::BTreeMap;
-use std::io::{self, Write};
+use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Mutex, OnceLock};
@@ -44,37 +44,48 @@ use crate::{Dialect, Endian};
 pub(super) const COMM_MAX: usize = 16;
 
 /// A comm copied into a job, packed in a number ([`pack16`]): made and read in registers.
+/// Two halves rather than a `u128`, whose alignment would make a job half as large again.
 #[derive(Clone, Copy)]
 pub(super) struct CommBuf {
-    len: u8,
-    bits: u128,
+    lo: u64,
+    hi: u64,
 }
 
 impl CommBuf {
     pub(super) fn new(c: &[u8]) -> Self {
+        let bits = pack16(c);
         CommBuf {
-            len: c.len() as u8,
-            bits: pack16(c),
+            lo: bits as u64,
+            hi: (bits >> 64) as u64,
         }
+    }
+
+    fn bits(self) -> u128 {
+        self.lo as u128 | (self.hi as u128) << 64
     }
 }
 
 /// One line of output: a record for a worker to print, or (`home == PRINTED`) bytes the
-/// producer already printed into the batch (`pre[at..at + len]`).
+/// producer already printed into the batch (`pre[at..at + len]`). A record after lost
+/// events is printed by the producer (its line starts with a `CPU:N [EVENTS DROPPED]`
+/// line).
 pub(super) struct Job {
-    pub home: u32,
     pub at: usize,
-    pub len: u32,
     pub ts: u64,
+    pub comm: CommBuf,
+    pub home: u32,
+    pub len: u32,
     pub cpu: u32,
-    pub missed: i64,
-    pub source: u32,
-    pub file: u32,
     pub pid: i32,
     /// Index of the event in its file's [`Tep::events`] order, `u32::MAX` if unknown.
     pub evx: u32,
-    pub comm: CommBuf,
+    pub source: u16,
+    pub file: u16,
+    pub comm_len: u8,
 }
+
+// Written by the producer and read by another thread for every record: one cache line.
+const _: () = assert!(std::mem::size_of::<Job>() == 64);
 
 const PRINTED: u32 = u32::MAX;
 
@@ -132,12 +143,12 @@ impl<'f> Batch<'f> {
             len: (self.pre.len() - start) as u32,
             ts: 0,
             cpu: 0,
-            missed: 0,
             source: 0,
             file: 0,
             pid: 0,
             evx: u32::MAX,
             comm: CommBuf::new(b""),
+            comm_len: 0,
         });
     }
 }
@@ -228,24 +239,19 @@ fn print_job(
     // A cached info text known clean needs neither cut below (nothing before it on the line
     // can hold a NUL: comms are C strings).
     let mut clean = false;
-    if j.missed > 0 {
-        let _ = writeln!(out, "CPU:{} [{} EVENTS DROPPED]", j.cpu, j.missed);
-    } else if j.missed < 0 {
-        let _ = writeln!(out, "CPU:{} [EVENTS DROPPED]", j.cpu);
-    }
     match f.tep.event_at(j.evx as usize) {
         Some(ev) if j.evx != u32::MAX => {
             if !opts.latency && j.cpu < 1000 {
                 line::write_comm_pid_cpu_packed(
                     out,
-                    j.comm.bits,
-                    j.comm.len as usize,
+                    j.comm.bits(),
+                    j.comm_len as usize,
                     j.pid,
                     j.cpu,
                 );
             } else {
-                let comm = j.comm.bits.to_le_bytes();
-                let comm = &comm[..j.comm.len as usize];
+                let comm = j.comm.bits().to_le_bytes();
+                let comm = &comm[..j.comm_len as usize];
                 line::write_comm_pid_cpu(out, comm, j.pid, j.cpu, opts.latency);
             }
             if opts.raw {
@@ -285,13 +291,15 @@ fn print_job(
                 };
                 let mut kbuf = [0u8; KEY_MAX];
                 let key = match &evi.reads {
-                    Some(r) if cache.active(j.file, j.evx) => {
+                    Some(r) if cache.active(j.file as u32, j.evx) => {
                         f.tep.pretty_key(&ev, r, data, &mut kbuf)
                     }
                     _ => None,
                 };
                 match key {
-                    Some(key) => clean = cache.print(j.file, j.evx, data.len(), key, out, info),
+                    Some(key) => {
+                        clean = cache.print(j.file as u32, j.evx, data.len(), key, out, info)
+                    }
                     None => info(out),
                 }
             }
