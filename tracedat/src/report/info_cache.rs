@@ -74,21 +74,35 @@ pub(super) struct InfoCache {
     stats: Vec<Vec<EvStat>>,
 }
 
+/// A hash of the key from five words of it (its ends and middle, overlapping when short):
+/// independent multiplications rather than a chain through every word, which took longer
+/// than the rest of a hit. Keys equal in those words share a set; the comparison of the
+/// whole key decides.
 fn hash(ev: u64, len: u32, key: &[u8]) -> u64 {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mut h = (ev ^ ((len as u64) << 40)).wrapping_mul(K);
-    let mut words = key.chunks_exact(8);
-    for w in &mut words {
-        let v = u64::from_le_bytes(w.try_into().unwrap());
-        h = (h.rotate_left(5) ^ v).wrapping_mul(K);
-    }
-    let rest = words.remainder();
-    if !rest.is_empty() {
+    const K: [u64; 5] = [
+        0x9e37_79b9_7f4a_7c15,
+        0xc2b2_ae3d_27d4_eb4f,
+        0x1656_67b1_9e37_79f9,
+        0x85eb_ca77_c2b2_ae63,
+        0x27d4_eb2f_1656_67c5,
+    ];
+    let n = key.len();
+    let w = |at: usize| u64::from_le_bytes(key[at..at + 8].try_into().unwrap());
+    let (a, b, c, d, e) = if n >= 16 {
+        (w(0), w(8), w(n - 16), w(n - 8), w(n / 2 - 4))
+    } else if n >= 8 {
+        (w(0), w(n - 8), 0, 0, 0)
+    } else {
         let mut b = [0u8; 8];
-        b[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(K);
-    }
-    h
+        b[..n].copy_from_slice(key);
+        (u64::from_le_bytes(b), 0, 0, 0, 0)
+    };
+    let meta = ev ^ (len as u64) << 40 ^ (n as u64) << 24;
+    (a ^ meta).wrapping_mul(K[0])
+        ^ b.wrapping_mul(K[1])
+        ^ c.wrapping_mul(K[2])
+        ^ d.wrapping_mul(K[3])
+        ^ e.wrapping_mul(K[4])
 }
 
 impl InfoCache {
