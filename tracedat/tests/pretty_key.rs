@@ -1,8 +1,8 @@
 //! The report reuses an event's info text for records with an equal `Tep::pretty_key` (and
 //! length): see tracedat/src/report/info_cache.rs. Checked on the records of every real file:
 //! changing any one byte of a record, or of the page after it, either changes its key (or
-//! makes it uncacheable) or leaves its text as it was; and records with equal keys print
-//! equal texts.
+//! makes it uncacheable) or leaves its text as it was; records with equal keys print equal
+//! texts; and the text of an event said to be NUL-free has no NUL.
 
 mod common;
 
@@ -46,7 +46,7 @@ fn texts_depend_on_their_keys_alone() {
         return;
     }
     let t = TimeConfig::default();
-    let (mut keyed, mut mutated) = (0usize, 0usize);
+    let (mut keyed, mut mutated, mut nul_free) = (0usize, 0usize, 0usize);
     for p in &files {
         let m = map(p);
         let Ok(f) = TraceFile::parse(&m) else {
@@ -74,6 +74,20 @@ fn texts_depend_on_their_keys_alone() {
             let Some(reads) = ev.pretty_reads() else {
                 continue;
             };
+            if reads.nul_free() {
+                let mut page = data.clone();
+                page.extend([0u8; TAIL]);
+                let mut text = Vec::new();
+                tep.print_pretty_in(&ev, &page, data.len(), &mut text);
+                assert!(
+                    !text.contains(&0),
+                    "{}: {} is said NUL-free but printed {:?}",
+                    p.display(),
+                    ev.name(),
+                    String::from_utf8_lossy(&text)
+                );
+                nul_free += 1;
+            }
             let Some(key) = tep.pretty_key(&ev, &reads, &data, &mut kbuf) else {
                 continue;
             };
@@ -127,9 +141,9 @@ fn texts_depend_on_their_keys_alone() {
             }
         }
     }
-    eprintln!("{keyed} records with keys, {mutated} checked byte by byte");
+    eprintln!("{keyed} records with keys, {mutated} checked byte by byte, {nul_free} NUL-free");
     assert!(
-        keyed > 1000 && mutated > 100,
-        "too few cacheable records: {keyed}, {mutated}"
+        keyed > 1000 && mutated > 100 && nul_free > 1000,
+        "too few cacheable records: {keyed}, {mutated}, {nul_free}"
     );
 }

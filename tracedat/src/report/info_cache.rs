@@ -66,6 +66,15 @@ impl EvStat {
     }
 }
 
+/// A record's place in the cache, from [`InfoCache::probe`].
+#[derive(Clone, Copy)]
+pub(super) struct Probe {
+    ev: u64,
+    len: u32,
+    h: u64,
+    k: usize,
+}
+
 #[derive(Default)]
 pub(super) struct InfoCache {
     /// Made at the first insertion.
@@ -129,24 +138,41 @@ impl InfoCache {
         true
     }
 
-    /// Appends the info text of a record of event `evx` of input `file`, `len` bytes long,
-    /// whose text depends on `key` (and `len`) alone: from the cache, or made by `render`
-    /// (which appends it to `out`). Returns true when the text is known to have no NUL and
-    /// not to end in a newline (the line then needs neither cut).
-    pub(super) fn print(
-        &mut self,
-        file: u32,
-        evx: u32,
-        len: usize,
-        key: &[u8],
-        out: &mut Vec<u8>,
-        render: impl FnOnce(&mut Vec<u8>),
-    ) -> bool {
+    /// Where the text of a record of event `evx` of input `file`, `len` bytes long, whose
+    /// text depends on `key` (and `len`) alone, is kept; its memory is asked for (the slots
+    /// are too many to stay in the nearest caches).
+    pub(super) fn probe(&self, file: u32, evx: u32, len: usize, key: &[u8]) -> Probe {
         let ev = (file as u64) << 32 | evx as u64;
         let len = len as u32;
         let h = hash(ev, len, key);
         // the set's first slot
         let k = (h >> (65 - SLOTS.trailing_zeros())) as usize * 2;
+        #[cfg(target_arch = "x86_64")]
+        if let Some(set) = self.slots.get(k..k + 2) {
+            // SAFETY: prefetches are hints; the addresses are inside the slots.
+            unsafe {
+                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+                _mm_prefetch::<_MM_HINT_T0>((&set[0] as *const Slot).cast());
+                _mm_prefetch::<_MM_HINT_T0>((&set[1] as *const Slot).cast());
+            }
+        }
+        Probe { ev, len, h, k }
+    }
+
+    /// Appends the info text of the record `p` was made for (with its `key`): from the
+    /// cache, or made by `render` (which appends it to `out`; `nul_free` when its text can
+    /// hold no NUL). Returns true when the text is known to have no NUL and not to end in a
+    /// newline (the line then needs neither cut).
+    pub(super) fn print(
+        &mut self,
+        p: Probe,
+        key: &[u8],
+        nul_free: bool,
+        out: &mut Vec<u8>,
+        render: impl FnOnce(&mut Vec<u8>),
+    ) -> bool {
+        let Probe { ev, len, h, k } = p;
+        let (file, evx) = ((ev >> 32) as u32, ev as u32);
         if let Some(set) = self.slots.get_mut(k..k + 2) {
             for w in 0..2 {
                 let s = &set[w];
@@ -176,7 +202,7 @@ impl InfoCache {
             st.hits = 0;
         }
         let text = &out[start..];
-        let clean = text.last() != Some(&b'\n') && memchr::memchr(0, text).is_none();
+        let clean = text.last() != Some(&b'\n') && (nul_free || memchr::memchr(0, text).is_none());
         if key.len() + text.len() > BYTES {
             return clean;
         }
@@ -212,7 +238,8 @@ mod tests {
             o.extend_from_slice(&[b'0' + file as u8, b'0' + evx as u8]);
         };
         if c.active(file, evx) {
-            c.print(file, evx, key.len() + 8, key, &mut out, render);
+            let p = c.probe(file, evx, key.len() + 8, key);
+            c.print(p, key, false, &mut out, render);
         } else {
             render(&mut out);
         }
@@ -259,7 +286,8 @@ mod tests {
             (b"d", b"", true),
         ] {
             for _ in 0..2 {
-                let got = c.print(0, 0, 8, k, &mut out, |o| o.extend_from_slice(text));
+                let p = c.probe(0, 0, 8, k);
+                let got = c.print(p, k, false, &mut out, |o| o.extend_from_slice(text));
                 assert_eq!(got, clean, "{text:?}");
             }
         }
@@ -288,11 +316,13 @@ mod tests {
         let mut c = InfoCache::default();
         let mut n = 0;
         let mut out = Vec::new();
-        c.print(0, 0, 16, b"k", &mut out, |o| {
+        let p = c.probe(0, 0, 16, b"k");
+        c.print(p, b"k", false, &mut out, |o| {
             n += 1;
             o.push(b'a')
         });
-        c.print(0, 0, 17, b"k", &mut out, |o| {
+        let p = c.probe(0, 0, 17, b"k");
+        c.print(p, b"k", false, &mut out, |o| {
             n += 1;
             o.push(b'b')
         });

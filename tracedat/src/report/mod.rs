@@ -1350,6 +1350,8 @@ impl<'f> Producer<'_, '_, 'f, '_> {
                 crate::outbuf::put(line, &evi.name_col);
 
                 // Event info (print_event_info)
+                let info_at = line.len();
+                let nul_free = !opts.raw && evi.reads.as_ref().is_some_and(|r| r.nul_free());
                 let mut kbuf = [0u8; info_cache::KEY_MAX];
                 let key = match &evi.reads {
                     Some(r) if !opts.raw && self.info_cache.active(fi as u32, evx as u32) => {
@@ -1374,18 +1376,14 @@ impl<'f> Producer<'_, '_, 'f, '_> {
                         data: rec.data,
                     };
                     let tf = st.time_fmt_repeat(opts);
-                    clean = self.info_cache.print(
-                        fi as u32,
-                        evx as u32,
-                        rec.data.len(),
-                        key,
-                        line,
-                        |line| {
-                            let (hd, tep) = (evi.handler.as_ref(), st.tep);
-                            let state = &mut st.plugin_state;
-                            print_info(tep, &ev, hd, &ctx, state, &prec, tail, line, tf)
-                        },
-                    );
+                    let probe = self
+                        .info_cache
+                        .probe(fi as u32, evx as u32, rec.data.len(), key);
+                    clean = self.info_cache.print(probe, key, nul_free, line, |line| {
+                        let (hd, tep) = (evi.handler.as_ref(), st.tep);
+                        let state = &mut st.plugin_state;
+                        print_info(tep, &ev, hd, &ctx, state, &prec, tail, line, tf)
+                    });
                 } else {
                     let ctx = Ctx {
                         endian: st.endian,
@@ -1453,6 +1451,7 @@ impl<'f> Producer<'_, '_, 'f, '_> {
                     if pretty {
                         st.tep.print_pretty_in(&ev, tail, rec.data.len(), line);
                     }
+                    clean = nul_free && line[info_at..].last() != Some(&b'\n');
                 }
             }
             _ => write_unknown(line, opts, st.lat.flags(st.endian, rec.data)),
@@ -1480,8 +1479,10 @@ impl<'f> Producer<'_, '_, 'f, '_> {
             }
         }
         // trace_seq_do_printf prints "%.*s": the line ends at its first NUL.
-        if let Some(z) = memchr::memchr(0, &line[lstart..]).filter(|_| !clean) {
-            line.truncate(lstart + z);
+        if !clean {
+            if let Some(z) = memchr::memchr(0, &line[lstart..]) {
+                line.truncate(lstart + z);
+            }
         }
         if let (Some(w), Some(ev)) = (self.wakeup.as_mut(), ev) {
             if fi == 0 {

@@ -241,6 +241,19 @@ fn print_job(
     let mut clean = false;
     match f.tep.event_at(j.evx as usize) {
         Some(ev) if j.evx != u32::MAX => {
+            let evi = sh.infos[j.file as usize][j.evx as usize]
+                .get()
+                .expect("event info made by the producer");
+            // The info text's cache slot is looked for now and read after the columns are
+            // written: its memory arrives meanwhile.
+            let mut kbuf = [0u8; KEY_MAX];
+            let keyed = match &evi.reads {
+                Some(r) if !opts.raw && cache.active(j.file as u32, j.evx) => f
+                    .tep
+                    .pretty_key(&ev, r, data, &mut kbuf)
+                    .map(|key| (key, cache.probe(j.file as u32, j.evx, data.len(), key))),
+                _ => None,
+            };
             if !opts.latency && j.cpu < 1000 {
                 line::write_comm_pid_cpu_packed(
                     out,
@@ -266,9 +279,6 @@ fn print_job(
                 f.lat.write(out, f.endian, data);
             }
             f.time_fmt.write_column(out, j.ts);
-            let evi = sh.infos[j.file as usize][j.evx as usize]
-                .get()
-                .expect("event info made by the producer");
             crate::outbuf::put(out, &evi.name_col);
             if opts.raw || evi.print_raw {
                 f.tep.print_raw_fields_checked(&ev, tail, data.len(), out);
@@ -289,18 +299,14 @@ fn print_job(
                 let mut info = |out: &mut Vec<u8>| {
                     print_info(f.tep, &ev, hd, &ctx, state, &rec, tail, out, f.time_fmt)
                 };
-                let mut kbuf = [0u8; KEY_MAX];
-                let key = match &evi.reads {
-                    Some(r) if cache.active(j.file as u32, j.evx) => {
-                        f.tep.pretty_key(&ev, r, data, &mut kbuf)
+                let nul_free = evi.reads.as_ref().is_some_and(|r| r.nul_free());
+                match keyed {
+                    Some((key, probe)) => clean = cache.print(probe, key, nul_free, out, info),
+                    None => {
+                        let at = out.len();
+                        info(out);
+                        clean = nul_free && out[at..].last() != Some(&b'\n');
                     }
-                    _ => None,
-                };
-                match key {
-                    Some(key) => {
-                        clean = cache.print(j.file as u32, j.evx, data.len(), key, out, info)
-                    }
-                    None => info(out),
                 }
             }
         }

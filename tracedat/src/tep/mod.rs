@@ -327,9 +327,17 @@ pub struct PrettyReads {
     ranges: Vec<(u32, u32)>,
     /// The fields printed as `__get_str` strings.
     strs: Vec<u32>,
+    /// No text printed can hold a NUL: digits, hex, symbol names, flag names and the
+    /// format's own text, no `%c` and no string from the record.
+    nul_free: bool,
 }
 
 impl PrettyReads {
+    /// True when the text never holds a NUL byte.
+    pub fn nul_free(&self) -> bool {
+        self.nul_free
+    }
+
     /// Adds a field that something printed with the text reads too (a plugin).
     pub fn include(&mut self, off: u32, size: u32) {
         self.ranges.push((off, off.saturating_add(size)));
@@ -440,12 +448,17 @@ impl<'t, 'a> Event<'t, 'a> {
         let mut r = PrettyReads {
             ranges: Vec::new(),
             strs: Vec::new(),
+            nul_free: true,
         };
         for st in &c.steps {
+            r.nul_free &= memchr::memchr(0, &st.lead).is_none();
             let Some(k) = st.conv else { continue };
             let p = &c.cache[k as usize];
             let mut at = |off: u32, size: u32| r.ranges.push((off, off.saturating_add(size)));
-            if let Some((e, _)) = &p.value {
+            if let Some((e, how)) = &p.value {
+                // digits, hex or a symbol's name; a `%c` can print a NUL
+                let digits = p.spec.as_ref().is_some_and(|s| b"diuxXo".contains(&s.conv));
+                r.nul_free &= !matches!(how, eval::FieldConv::Int) || digits;
                 e.each_field(&mut at);
             } else if let (Some(i), Some(_)) = (p.str_field, &p.spec) {
                 let f = c.field_at(i);
@@ -457,6 +470,8 @@ impl<'t, 'a> Event<'t, 'a> {
                 return None;
             }
         }
+        // a string that does not end inside the record is printed by the general path
+        r.nul_free &= r.strs.is_empty();
         r.normalize();
         Some(r)
     }
@@ -1522,6 +1537,40 @@ __print_flags(REC->gfp, \"\", {0x8, \"H\"})\n";
             }
         }
         !cx.crash.get()
+    }
+
+    #[test]
+    fn nul_free_events_print_no_char_conversion_and_no_record_string() {
+        let fmt = |id: u32, print: &str| {
+            format!(
+                "name: e{id}\nID: {id}\nformat:\n\
+                 \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+                 \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\
+                 \tfield:unsigned int v;\toffset:8;\tsize:4;\tsigned:0;\n\
+                 \tfield:__data_loc char[] s;\toffset:12;\tsize:4;\tsigned:0;\n\n\
+                 print fmt: {print}\n"
+            )
+            .into_bytes()
+        };
+        let cases = [
+            (20, r#""v=%u x=%x o=%o", REC->v, REC->v, REC->v"#, true),
+            (21, r#""v=%c", REC->v"#, false),
+            (22, r#""s=%s", __get_str(s)"#, false),
+            (23, r#""f=%s", __print_symbolic(REC->v, {0, "Z"})"#, true),
+        ];
+        let texts: Vec<Vec<u8>> = cases.iter().map(|(id, p, _)| fmt(*id, p)).collect();
+        let mut tep = Tep::new(Endian::Little, 8, Dialect::V3_3);
+        for t in &texts {
+            tep.add_event_format("sys", t).unwrap();
+        }
+        for (id, print, want) in cases {
+            let ev = tep.event_by_id(id as i32).unwrap();
+            // an event left to the general path (`%c` is) is never said NUL-free either
+            let got = ev.pretty_reads().is_some_and(|r| r.nul_free());
+            assert_eq!(got, want, "{print}");
+        }
+        assert!(tep.event_by_id(22).unwrap().pretty_reads().is_some());
+        assert!(tep.event_by_id(23).unwrap().pretty_reads().is_some());
     }
 
     #[test]
