@@ -1083,7 +1083,7 @@ fn report_events(
     };
     if parallel {
         let view = parallel::Shared::new(&p);
-        let batch = if opts.batch == 0 { 2048 } else { opts.batch };
+        let batch = if opts.batch == 0 { 1024 } else { opts.batch };
         let (p2, r) = parallel::run(p, &view, threads, batch, o)?;
         p = p2;
         r?;

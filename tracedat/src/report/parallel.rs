@@ -365,7 +365,7 @@ where
     // producer to collect what they printed.
     let (done_tx, done_rx) = sync_channel::<(u64, Vec<u8>)>(depth + threads + 1);
     let work_rx: Mutex<Receiver<Batch<'f>>> = Mutex::new(work_rx);
-    let (spare_tx, spare_rx) = sync_channel::<Vec<u8>>(depth * 2);
+    let (spare_tx, spare_rx) = sync_channel::<Vec<u8>>(depth);
     let spare_rx = Mutex::new(spare_rx);
     let (batch_tx, batch_rx) = sync_channel::<Batch<'f>>(depth + threads);
     std::thread::scope(|s| {
