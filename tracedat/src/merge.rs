@@ -346,6 +346,54 @@ impl<'f> Merge<'f> {
         }
     }
 
+    /// Moves `item` down from the hole at `at` to its place. Equal to storing it at `at` and
+    /// [`Merge::sift_down`], without writing it before its place is found (a record's new
+    /// timestamp stored alone and read back with its stream index as one value stalled
+    /// every record).
+    #[inline]
+    fn place_down(&mut self, mut at: usize, item: (u64, u32)) {
+        let n = self.heap.len();
+        loop {
+            let l = 2 * at + 1;
+            if l >= n {
+                break;
+            }
+            let r = l + 1;
+            let mut m = l;
+            if r < n && self.heap[r] < self.heap[l] {
+                m = r;
+            }
+            let child = self.heap[m];
+            if child < item {
+                self.heap[at] = child;
+                self.pos[child.1 as usize] = at as u32;
+                at = m;
+            } else {
+                break;
+            }
+        }
+        self.heap[at] = item;
+        self.pos[item.1 as usize] = at as u32;
+    }
+
+    /// As [`Merge::place_down`], upwards ([`Merge::sift_up`]).
+    #[inline]
+    fn place_up(&mut self, mut at: usize, item: (u64, u32)) {
+        while at > 0 {
+            let parent = (at - 1) / 2;
+            let p = self.heap[parent];
+            if item < p {
+                self.heap[at] = p;
+                self.pos[p.1 as usize] = at as u32;
+                at = parent;
+            } else {
+                break;
+            }
+        }
+        self.heap[at] = item;
+        self.pos[item.1 as usize] = at as u32;
+    }
+
     fn sift_down(&mut self, mut at: usize) {
         let n = self.heap.len();
         loop {
@@ -498,13 +546,13 @@ impl<'f> Merge<'f> {
                 }
             }
             Some(ts) => {
-                let old = self.heap[at].0;
-                self.heap[at].0 = ts;
+                let (old, stream) = self.heap[at];
+                let item = (ts, stream);
                 // A CPU's next record is rarely earlier than its last: usually sift down.
                 if ts >= old {
-                    self.sift_down(at);
+                    self.place_down(at, item);
                 } else {
-                    self.sift_up(at);
+                    self.place_up(at, item);
                 }
             }
         }
