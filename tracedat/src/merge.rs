@@ -334,22 +334,9 @@ impl<'f> Merge<'f> {
         self.pos[self.heap[b].1 as usize] = b as u32;
     }
 
-    fn sift_up(&mut self, mut at: usize) {
-        while at > 0 {
-            let parent = (at - 1) / 2;
-            if self.heap[at] < self.heap[parent] {
-                self.swap(at, parent);
-                at = parent;
-            } else {
-                break;
-            }
-        }
-    }
-
-    /// Moves `item` down from the hole at `at` to its place. Equal to storing it at `at` and
-    /// [`Merge::sift_down`], without writing it before its place is found (a record's new
-    /// timestamp stored alone and read back with its stream index as one value stalled
-    /// every record).
+    /// Moves `item` down from the hole at `at` to its place, without writing it before its
+    /// place is found (a record's new timestamp stored alone and read back with its stream
+    /// index as one value stalled every record).
     #[inline]
     fn place_down(&mut self, mut at: usize, item: (u64, u32)) {
         let n = self.heap.len();
@@ -376,7 +363,7 @@ impl<'f> Merge<'f> {
         self.pos[item.1 as usize] = at as u32;
     }
 
-    /// As [`Merge::place_down`], upwards ([`Merge::sift_up`]).
+    /// As [`Merge::place_down`], upwards.
     #[inline]
     fn place_up(&mut self, mut at: usize, item: (u64, u32)) {
         while at > 0 {
@@ -394,25 +381,14 @@ impl<'f> Merge<'f> {
         self.pos[item.1 as usize] = at as u32;
     }
 
-    fn sift_down(&mut self, mut at: usize) {
-        let n = self.heap.len();
-        loop {
-            let l = 2 * at + 1;
-            if l >= n {
-                break;
-            }
-            let r = l + 1;
-            let mut m = l;
-            if r < n && self.heap[r] < self.heap[l] {
-                m = r;
-            }
-            if self.heap[m] < self.heap[at] {
-                self.swap(m, at);
-                at = m;
-            } else {
-                break;
-            }
-        }
+    fn sift_down(&mut self, at: usize) {
+        let item = self.heap[at];
+        self.place_down(at, item);
+    }
+
+    fn sift_up(&mut self, at: usize) {
+        let item = self.heap[at];
+        self.place_up(at, item);
     }
 
     /// Number of streams.

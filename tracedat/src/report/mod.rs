@@ -1359,17 +1359,17 @@ impl<'f> Producer<'_, '_, 'f, '_> {
                     }
                     _ => None,
                 };
+                let ctx = Ctx {
+                    endian: st.endian,
+                    long_size: st.long_size,
+                    syms: st.tep,
+                    dialect,
+                    opts: self.popts,
+                };
                 if opts.raw || evi.print_raw {
                     st.tep
                         .print_raw_fields_checked(&ev, tail, rec.data.len(), line);
                 } else if let Some(key) = key {
-                    let ctx = Ctx {
-                        endian: st.endian,
-                        long_size: st.long_size,
-                        syms: st.tep,
-                        dialect,
-                        opts: self.popts,
-                    };
                     let prec = Rec {
                         cpu: rec.cpu,
                         ts: rec.ts,
@@ -1385,13 +1385,6 @@ impl<'f> Producer<'_, '_, 'f, '_> {
                         print_info(tep, &ev, hd, &ctx, state, &prec, tail, line, tf)
                     });
                 } else {
-                    let ctx = Ctx {
-                        endian: st.endian,
-                        long_size: st.long_size,
-                        syms: st.tep,
-                        dialect,
-                        opts: self.popts,
-                    };
                     let mut pretty = true;
                     match &evi.handler {
                         Some(Handler::FgraphEntry(ef)) => {
