@@ -4,11 +4,13 @@
 //! A trace repeats itself: the same allocation from the same call site, the same system call
 //! returning the same value. The info text is a function of the record's bytes when the
 //! event's print format is compiled throughout and its plugin, if any, reads only the record
-//! ([`crate::tep::Event::pretty_reads`], [`crate::tep::Tep::reads_within`]); for those, the
+//! ([`crate::tep::Event::pretty_reads`], [`crate::tep::Tep::pretty_key`]); for those, the
 //! text printed for one record is kept under those bytes, and an equal record later copies
 //! it instead of evaluating the format again (symbol lookups, flag tables, a dozen number
 //! conversions). Events whose records rarely repeat (pointers, counters) stop being looked
 //! up for a while, so they pay little for the cache.
+
+use crate::tep::{Event, PrettyReads, Tep};
 
 /// The longest key kept.
 pub(super) const KEY_MAX: usize = 128;
@@ -138,6 +140,28 @@ impl InfoCache {
         true
     }
 
+    /// The key of `data`, a record of event `evx` (`ev`) of input `file` whose info text
+    /// `reads` describes, gathered into `kbuf`, and its place in the cache
+    /// ([`InfoCache::probe`]). `None` where the text is printed without the cache: the event
+    /// is left out for now ([`InfoCache::active`]), or the text may depend on other bytes.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn key<'k, 'a>(
+        &mut self,
+        file: u32,
+        evx: u32,
+        reads: &PrettyReads,
+        tep: &Tep<'a>,
+        ev: &Event<'_, 'a>,
+        data: &[u8],
+        kbuf: &'k mut [u8; KEY_MAX],
+    ) -> Option<(&'k [u8], Probe)> {
+        if !self.active(file, evx) {
+            return None;
+        }
+        let key = tep.pretty_key(ev, reads, data, kbuf)?;
+        Some((key, self.probe(file, evx, data.len(), key)))
+    }
+
     /// Where the text of a record of event `evx` of input `file`, `len` bytes long, whose
     /// text depends on `key` (and `len`) alone, is kept; its memory is asked for (the slots
     /// are too many to stay in the nearest caches).
@@ -202,7 +226,7 @@ impl InfoCache {
             st.hits = 0;
         }
         let text = &out[start..];
-        let clean = text.last() != Some(&b'\n') && (nul_free || memchr::memchr(0, text).is_none());
+        let clean = clean(text, nul_free);
         if key.len() + text.len() > BYTES {
             return clean;
         }
@@ -222,6 +246,13 @@ impl InfoCache {
         s.bytes[key.len()..key.len() + text.len()].copy_from_slice(text);
         clean
     }
+}
+
+/// True when an info `text` (`nul_free` if its event's cannot hold a NUL) has no NUL and
+/// does not end in a newline: its line then needs neither of the cuts trace-cmd's lines get
+/// (nothing before the info on a line can hold a NUL: comms are C strings).
+pub(super) fn clean(text: &[u8], nul_free: bool) -> bool {
+    text.last() != Some(&b'\n') && (nul_free || memchr::memchr(0, text).is_none())
 }
 
 #[cfg(test)]

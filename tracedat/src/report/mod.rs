@@ -211,7 +211,8 @@ struct EvInfo {
     /// The event name column (` name: ` padded), made once.
     name_col: Box<[u8]>,
     /// For lines whose info text depends on the record's bytes alone (pretty printed, no
-    /// plugin or one that reads the record only): what it reads ([`info_cache`]).
+    /// plugin or one that reads the record only): what it reads ([`info_cache`]). Never
+    /// with `-r`/`-R`.
     reads: Option<PrettyReads>,
 }
 
@@ -1307,7 +1308,7 @@ impl<'f> Producer<'_, '_, 'f, '_> {
             line.push(b'\n');
         }
         let mut leaf: Option<usize> = None;
-        // See parallel::print_job.
+        // See info_cache::clean.
         let mut clean = false;
         match (evx, ev) {
             (Some(evx), Some(ev)) => {
@@ -1351,13 +1352,15 @@ impl<'f> Producer<'_, '_, 'f, '_> {
 
                 // Event info (print_event_info)
                 let info_at = line.len();
-                let nul_free = !opts.raw && evi.reads.as_ref().is_some_and(|r| r.nul_free());
+                let nul_free = evi.reads.as_ref().is_some_and(|r| r.nul_free());
                 let mut kbuf = [0u8; info_cache::KEY_MAX];
-                let key = match &evi.reads {
-                    Some(r) if !opts.raw && self.info_cache.active(fi as u32, evx as u32) => {
-                        st.tep.pretty_key(&ev, r, rec.data, &mut kbuf)
+                let keyed = match &evi.reads {
+                    Some(r) => {
+                        let (file, k) = (fi as u32, evx as u32);
+                        self.info_cache
+                            .key(file, k, r, st.tep, &ev, rec.data, &mut kbuf)
                     }
-                    _ => None,
+                    None => None,
                 };
                 let ctx = Ctx {
                     endian: st.endian,
@@ -1369,16 +1372,13 @@ impl<'f> Producer<'_, '_, 'f, '_> {
                 if opts.raw || evi.print_raw {
                     st.tep
                         .print_raw_fields_checked(&ev, tail, rec.data.len(), line);
-                } else if let Some(key) = key {
+                } else if let Some((key, probe)) = keyed {
                     let prec = Rec {
                         cpu: rec.cpu,
                         ts: rec.ts,
                         data: rec.data,
                     };
                     let tf = st.time_fmt_repeat(opts);
-                    let probe = self
-                        .info_cache
-                        .probe(fi as u32, evx as u32, rec.data.len(), key);
                     clean = self.info_cache.print(probe, key, nul_free, line, |line| {
                         let (hd, tep) = (evi.handler.as_ref(), st.tep);
                         let state = &mut st.plugin_state;
@@ -1444,7 +1444,7 @@ impl<'f> Producer<'_, '_, 'f, '_> {
                     if pretty {
                         st.tep.print_pretty_in(&ev, tail, rec.data.len(), line);
                     }
-                    clean = nul_free && line[info_at..].last() != Some(&b'\n');
+                    clean = info_cache::clean(&line[info_at..], nul_free);
                 }
             }
             _ => write_unknown(line, opts, st.lat.flags(st.endian, rec.data)),
@@ -1562,15 +1562,16 @@ fn make_ev_info(
         && (raw || !handler.as_ref().is_some_and(|h| h.is_order_dependent()));
     let mut name_col = Vec::new();
     line::write_event_name(&mut name_col, ev.name().as_bytes());
-    let reads = match handler.as_ref().map(Handler::reads_record_only) {
+    let reads = match &handler {
         _ if raw || !order_free => None,
         None => ev.pretty_reads(),
-        Some(Some(Some((off, size)))) => ev.pretty_reads().map(|mut r| {
-            r.include(off, size);
-            r
+        Some(h) => h.reads_record_only().and_then(|field| {
+            let mut r = ev.pretty_reads()?;
+            if let Some((off, size)) = field {
+                r.include(off, size);
+            }
+            Some(r)
         }),
-        Some(Some(None)) => ev.pretty_reads(),
-        Some(None) => None,
     };
     EvInfo {
         handler,

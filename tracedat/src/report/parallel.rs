@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Mutex, OnceLock};
 
-use super::info_cache::{InfoCache, KEY_MAX};
+use super::info_cache::{self, InfoCache, KEY_MAX};
 use super::line::{self, LatencyFields, TimeFmt};
 use super::plugins::{Ctx, PluginOptions, Rec, State};
 use super::{
@@ -236,8 +236,7 @@ fn print_job(
         );
     }
     let start = out.len();
-    // A cached info text known clean needs neither cut below (nothing before it on the line
-    // can hold a NUL: comms are C strings).
+    // See info_cache::clean.
     let mut clean = false;
     match f.tep.event_at(j.evx as usize) {
         Some(ev) if j.evx != u32::MAX => {
@@ -248,11 +247,8 @@ fn print_job(
             // written: its memory arrives meanwhile.
             let mut kbuf = [0u8; KEY_MAX];
             let keyed = match &evi.reads {
-                Some(r) if !opts.raw && cache.active(j.file as u32, j.evx) => f
-                    .tep
-                    .pretty_key(&ev, r, data, &mut kbuf)
-                    .map(|key| (key, cache.probe(j.file as u32, j.evx, data.len(), key))),
-                _ => None,
+                Some(r) => cache.key(j.file as u32, j.evx, r, f.tep, &ev, data, &mut kbuf),
+                None => None,
             };
             if !opts.latency && j.cpu < 1000 {
                 line::write_comm_pid_cpu_packed(
@@ -305,7 +301,7 @@ fn print_job(
                     None => {
                         let at = out.len();
                         info(out);
-                        clean = nul_free && out[at..].last() != Some(&b'\n');
+                        clean = info_cache::clean(&out[at..], nul_free);
                     }
                 }
             }

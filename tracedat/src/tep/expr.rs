@@ -184,9 +184,7 @@ impl Expr {
             _ => return None,
         })
     }
-}
 
-impl Expr {
     /// Calls `f` with the offset and size of every record field this expression reads.
     pub(crate) fn each_field(&self, f: &mut dyn FnMut(u32, u32)) {
         match self {
@@ -272,9 +270,7 @@ impl StrExpr {
             _ => return None,
         })
     }
-}
 
-impl StrExpr {
     /// Calls `f` with the offset and size of every record field this argument reads.
     pub(crate) fn each_field(&self, f: &mut dyn FnMut(u32, u32)) {
         match self {
