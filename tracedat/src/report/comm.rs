@@ -24,10 +24,14 @@ pub struct Comms {
     /// Sorted by pid once initialised (libtraceevent's `cmdlines` array).
     sorted: Vec<Entry>,
     initialised: bool,
-    /// The last lookup's pid and `bsearch` result (consecutive records mostly share a pid):
-    /// `None` until a lookup, reset by every insertion.
-    last: Option<(i32, Option<usize>)>,
+    /// Recent lookups' `bsearch` results, by pid modulo [`RECENT`] (a trace's records come
+    /// from a few pids at a time): `(pid, 0)` empty, `(pid, 1)` not found, `(pid, k + 2)`
+    /// at `sorted[k]`. Made when the table is initialised, emptied by every insertion.
+    recent: Vec<(i32, u32)>,
 }
+
+/// Lookups remembered.
+const RECENT: usize = 64;
 
 impl Comms {
     /// Parses saved_cmdlines text: lines of `"%d %m[^\n]s"`; parsing stops at the first line
@@ -62,7 +66,7 @@ impl Comms {
             return;
         }
         let at = self.sorted.partition_point(|e| e.pid < pid);
-        self.last = None;
+        self.recent.fill((0, 0));
         self.sorted.insert(
             at,
             Entry {
@@ -84,16 +88,17 @@ impl Comms {
             return b"<idle>";
         }
         self.init();
-        let found = match self.last {
-            Some((p, found)) if p == pid => found,
+        let slot = pid as u32 as usize % RECENT;
+        let code = match self.recent[slot] {
+            (p, code) if p == pid && code != 0 => code,
             _ => {
-                let found = self.bsearch(pid);
-                self.last = Some((pid, found));
-                found
+                let code = self.bsearch(pid).map_or(1, |k| k as u32 + 2);
+                self.recent[slot] = (pid, code);
+                code
             }
         };
-        match found {
-            Some(i) => &self.sorted[i].comm,
+        match self.sorted.get((code as usize).wrapping_sub(2)) {
+            Some(e) => &e.comm,
             None => b"<...>",
         }
     }
@@ -136,6 +141,7 @@ impl Comms {
         let mut v: Vec<Entry> = self.pending.drain(..).rev().collect();
         v.sort_by_key(|e| e.pid);
         self.sorted = v;
+        self.recent = vec![(0, 0); RECENT];
         self.initialised = true;
     }
 
@@ -203,6 +209,27 @@ mod tests {
         assert_eq!(c.lookup(13), b"sleep");
         assert_eq!(c.lookup(12), b"bash");
         assert_eq!(c.lookup(7), b"kworker/0:1");
+    }
+
+    #[test]
+    fn remembered_lookups_follow_insertions() {
+        // pids that share a slot of the recent lookups, and insertions that move entries
+        let mut c = Comms::from_saved_cmdlines(b"100 a\n164 b\n");
+        for _ in 0..2 {
+            assert_eq!(c.lookup(100), b"a");
+            assert_eq!(c.lookup(164), b"b");
+            assert_eq!(c.lookup(36), b"<...>");
+            assert_eq!(c.lookup(-28), b"<...>");
+        }
+        c.register(36, b"c");
+        c.register(50, b"d");
+        assert_eq!(c.lookup(36), b"c");
+        assert_eq!(c.lookup(100), b"a");
+        assert_eq!(c.lookup(164), b"b");
+        c.register(-28, b"neg");
+        assert_eq!(c.lookup(-28), b"neg");
+        assert_eq!(c.lookup(164), b"b");
+        assert_eq!(c.lookup(50), b"d");
     }
 
     #[test]
