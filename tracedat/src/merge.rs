@@ -493,6 +493,15 @@ impl<'f> Merge<'f> {
         self.streams[i].peek_home()
     }
 
+    /// [`Merge::head`] and [`Merge::head_home`] of stream `i` at once.
+    #[inline]
+    pub fn head_with_home(
+        &self,
+        i: usize,
+    ) -> Option<(Record<'_>, crate::stream::RecordHomeRef<'_, 'f>, usize)> {
+        self.streams[i].peek_with_home()
+    }
+
     /// `report --debug` details of the current record of stream `i`.
     pub fn debug_info(&self, i: usize) -> Option<crate::stream::RecordDebug> {
         self.streams[i].debug_info(false)

@@ -756,6 +756,27 @@ impl<'f> CpuStream<'f> {
         Some((h, r.at))
     }
 
+    /// The current record with [`CpuStream::peek_home`]'s home and offset, found at once.
+    #[inline]
+    pub fn peek_with_home(&self) -> Option<(Record<'_>, RecordHomeRef<'_, 'f>, usize)> {
+        let r = self.cur.as_ref()?;
+        let (home, bytes): (RecordHomeRef<'_, 'f>, &[u8]) = match &self.src {
+            Src::Plain(d) => (RecordHomeRef::Map(d), d),
+            Src::Z { slots, .. } => {
+                let b = &slots[r.slot as usize].buf;
+                (RecordHomeRef::Chunk(b), &b[..])
+            }
+        };
+        let rec = Record {
+            ts: r.ts,
+            cpu: self.cpu,
+            data: &bytes[r.at..r.at + r.len as usize],
+            missed_events: r.missed,
+            offset: r.offset,
+        };
+        Some((rec, home, r.at))
+    }
+
     /// The current record.
     #[inline]
     pub fn peek(&self) -> Option<Record<'_>> {

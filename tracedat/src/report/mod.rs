@@ -1081,7 +1081,13 @@ fn report_events(
         last_ts_check: 0,
         last_ts_diff: 0,
         info_cache: Default::default(),
+        lane_on: false,
+        lanes: Vec::new(),
     };
+    p.lane_on = opts.cpus.is_none()
+        && !(opts.no_irqs || opts.no_softirqs || opts.ts_check)
+        && p.handles.iter().all(|h| h.filters.is_empty());
+    p.lanes = vec![Vec::new(); p.fstates.len()];
     if parallel {
         let view = parallel::Shared::new(&p);
         let batch = if opts.batch == 0 { 1024 } else { opts.batch };
@@ -1127,9 +1133,95 @@ struct Producer<'t, 'a, 'f, 'o> {
     last_ts_check: u64,
     last_ts_diff: u64,
     info_cache: info_cache::InfoCache,
+    /// Whether [`Producer::step_job`] may run: no option looks at every record.
+    lane_on: bool,
+    /// Per file, by event id: what [`Producer::step_job`] does with a record (`LANE_*`, with
+    /// the event index above the two low bits), 0 until first seen.
+    lanes: Vec<Vec<u32>>,
 }
 
+/// A record [`Producer::step`] prints (or skips) itself.
+const LANE_STEP: u32 = 1;
+/// A record that becomes a job.
+const LANE_JOB: u32 = 2;
+/// A job whose handler learns comms from it first.
+const LANE_LEARN: u32 = 3;
+
 impl<'f> Producer<'_, '_, 'f, '_> {
+    /// The parallel report's usual record, taken before [`Producer::step`] looks at it: an
+    /// event whose lines print out of order becomes a job (what `step` would make of it, with
+    /// its per-record checks decided once per event). False leaves the record to `step`.
+    #[inline]
+    fn step_job(&mut self, i: usize, batch: &mut parallel::Batch<'f>) -> bool {
+        let merge = &mut self.merge;
+        let sinfo = *merge.info(i);
+        let fi = sinfo.input;
+        let st = &mut self.fstates[fi];
+        let Some((rec, home, at)) = merge.head_with_home(i) else {
+            return false;
+        };
+        let Some(id) = st.common.event_type(st.endian, rec.data) else {
+            return false;
+        };
+        let lane = match self.lanes[fi].get(id as usize) {
+            Some(&l) if l != 0 => l,
+            _ => lane_of(
+                &mut self.lanes[fi],
+                id,
+                st.tep,
+                &self.infos[fi],
+                self.opts,
+                self.plugins_on,
+                &self.raw_res,
+                &self.nohandle_res,
+            ),
+        };
+        let kind = lane & 3;
+        if kind == LANE_STEP
+            || rec.missed_events != 0
+            || sinfo.source > u16::MAX as usize
+            || fi > u16::MAX as usize
+        {
+            return false;
+        }
+        let evx = lane >> 2;
+        let pid = st.common.pid(st.endian, rec.data);
+        let comm = st.comms.lookup(pid);
+        if comm.len() > parallel::COMM_MAX {
+            return false;
+        }
+        let home = batch.home(home);
+        batch.push(parallel::Job {
+            home,
+            at,
+            len: rec.data.len() as u32,
+            ts: rec.ts,
+            cpu: rec.cpu,
+            source: sinfo.source as u16,
+            file: fi as u16,
+            pid,
+            evx,
+            comm: parallel::CommBuf::new(comm),
+            comm_len: comm.len() as u8,
+        });
+        if kind == LANE_LEARN {
+            let evi = self.infos[fi][evx as usize].get().expect("made by lane_of");
+            if let Some(hd) = &evi.handler {
+                let ctx = Ctx {
+                    endian: st.endian,
+                    long_size: st.long_size,
+                    syms: st.tep,
+                    dialect: self.opts.dialect,
+                    opts: self.popts,
+                };
+                hd.learn_comms(&ctx, &mut st.comms, rec.data);
+            }
+        }
+        self.last_ts_check = rec.ts;
+        merge.consume(i);
+        true
+    }
+
     /// Handles the next record: skipped, printed into `out`, or handed to `sink`. Returns
     /// false when there are no more records.
     fn step(
@@ -1143,6 +1235,11 @@ impl<'f> Producer<'_, '_, 'f, '_> {
         let Some(i) = self.merge.next_index() else {
             return Ok(false);
         };
+        if let (true, Sink::Batch(batch)) = (self.lane_on, &mut *sink) {
+            if self.step_job(i, batch) {
+                return Ok(true);
+            }
+        }
         if self.merge.has_left_out() {
             // A function_graph entry's leaf check looks at the next record of any CPU: the
             // streams left out by --cpu come back before the first one.
@@ -1238,22 +1335,20 @@ impl<'f> Producer<'_, '_, 'f, '_> {
                     && fi <= u16::MAX as usize
                 {
                     let (home, at) = merge.head_home(i).expect("stream with a head");
-                    batch.push(
-                        parallel::Job {
-                            home: 0,
-                            at,
-                            len: rec.data.len() as u32,
-                            ts: rec.ts,
-                            cpu: rec.cpu,
-                            source: sinfo.source as u16,
-                            file: fi as u16,
-                            pid,
-                            evx: evx.map_or(u32::MAX, |k| k as u32),
-                            comm: parallel::CommBuf::new(comm),
-                            comm_len: comm.len() as u8,
-                        },
+                    let home = batch.home(home);
+                    batch.push(parallel::Job {
                         home,
-                    );
+                        at,
+                        len: rec.data.len() as u32,
+                        ts: rec.ts,
+                        cpu: rec.cpu,
+                        source: sinfo.source as u16,
+                        file: fi as u16,
+                        pid,
+                        evx: evx.map_or(u32::MAX, |k| k as u32),
+                        comm: parallel::CommBuf::new(comm),
+                        comm_len: comm.len() as u8,
+                    });
                     if let (Some(k), false) = (evx, opts.raw) {
                         let evi = self.infos[fi][k].get().expect("made above");
                         if let (Some(hd), false) = (&evi.handler, evi.print_raw) {
@@ -1534,6 +1629,50 @@ fn print_info<'a>(
 }
 
 /// The per-event decisions, made on the first record of each event type.
+/// What [`Producer::step_job`] does with records of event `id` (see `LANE_*`), entered in
+/// `lanes`: the choice `step` makes for each record of the parallel report.
+#[cold]
+#[allow(clippy::too_many_arguments)]
+fn lane_of(
+    lanes: &mut Vec<u32>,
+    id: i32,
+    tep: &Tep<'_>,
+    infos: &[OnceLock<EvInfo>],
+    opts: &Options,
+    plugins_on: bool,
+    raw_res: &[crate::filter::posix::PosixRegex],
+    nohandle_res: &[crate::filter::posix::PosixRegex],
+) -> u32 {
+    let lane = match tep.event_index_by_id(id) {
+        Some(k) if k < 1 << 30 => match tep.event_at(k) {
+            Some(e) => {
+                let evi = infos[k]
+                    .get_or_init(|| make_ev_info(opts, plugins_on, raw_res, nohandle_res, &e));
+                let kind = if !evi.order_free {
+                    LANE_STEP
+                } else if evi.handler.is_some() && !evi.print_raw && !opts.raw {
+                    LANE_LEARN
+                } else {
+                    LANE_JOB
+                };
+                (k as u32) << 2 | kind
+            }
+            None => LANE_STEP,
+        },
+        // unknown events (and ids no table holds) stay with `step`
+        _ => LANE_STEP,
+    };
+    if let Ok(at) = usize::try_from(id) {
+        if at < 1 << 16 {
+            if lanes.len() <= at {
+                lanes.resize(at + 1, 0);
+            }
+            lanes[at] = lane;
+        }
+    }
+    lane
+}
+
 fn make_ev_info(
     opts: &Options,
     plugins_on: bool,

@@ -120,8 +120,9 @@ impl<'f> Batch<'f> {
         let _ = spare.try_send(self);
     }
 
-    /// Adds a job for the record at `home`.
-    pub(super) fn push(&mut self, mut job: Job, home: RecordHomeRef<'_, 'f>) {
+    /// The index for a job's `home` field of the memory a record is in.
+    #[inline]
+    pub(super) fn home(&mut self, home: RecordHomeRef<'_, 'f>) -> u32 {
         // A batch spans a few chunks per CPU: a short search beats a reference count per
         // record.
         let k = match self.homes.iter().rposition(|h| h.same(&home)) {
@@ -131,7 +132,14 @@ impl<'f> Batch<'f> {
                 self.homes.len() - 1
             }
         };
-        job.home = k as u32;
+        k as u32
+    }
+
+    /// Adds a job whose `home` is from [`Batch::home`]. Inlined, so that the job is written
+    /// straight into the batch: a copy made on the stack field by field and then moved in
+    /// wide loads waits for each narrow store (perf showed that wait on every record).
+    #[inline(always)]
+    pub(super) fn push(&mut self, job: Job) {
         self.jobs.push(job);
     }
 
