@@ -158,10 +158,12 @@ fn plain_str_field(p: &PrintParse, args: &[Arg]) -> Option<u32> {
 struct Step {
     lead: Box<[u8]>,
     conv: Option<u32>,
+    /// The conversion, when [`Tep::pretty`] can print it itself.
+    int: Option<PlainInt>,
 }
 
-/// Groups a print cache into [`Step`]s.
-fn steps_of(cache: &[PrintParse]) -> Vec<Step> {
+/// Groups a print cache into [`Step`]s (`little`: records are little-endian).
+fn steps_of(cache: &[PrintParse], little: bool) -> Vec<Step> {
     let mut steps = Vec::new();
     let mut lead = Vec::new();
     for (k, p) in cache.iter().enumerate() {
@@ -171,6 +173,7 @@ fn steps_of(cache: &[PrintParse]) -> Vec<Step> {
             steps.push(Step {
                 lead: std::mem::take(&mut lead).into(),
                 conv: Some(k as u32),
+                int: PlainInt::of(p).filter(|_| little),
             });
         }
     }
@@ -178,9 +181,87 @@ fn steps_of(cache: &[PrintParse]) -> Vec<Step> {
         steps.push(Step {
             lead: lead.into(),
             conv: None,
+            int: None,
         });
     }
     steps
+}
+
+/// An integer field of a little-endian record printed with no flags, width or precision
+/// (`%d`, `%lu`, `%x`...), which most conversions of most print formats are: printed by
+/// [`Tep::pretty`] in a few operations decided when the format was compiled, with the value
+/// and digits the general path makes (`operand`, `ls_cast`, `cprintf_int_spec`).
+#[derive(Clone, Copy, Debug)]
+struct PlainInt {
+    off: u32,
+    /// `off` plus the field's size: the record must hold the field (the general path reads
+    /// 0 for a field beyond it).
+    end: u32,
+    /// 64 less the field's bits: zero-extends the eight bytes read to the field.
+    size_shift: u32,
+    /// `print_arg_number`'s cast by the conversion's length: sign-extends from 64 less this.
+    ls_shift: u32,
+    /// The length modifier's: 64 less the bits printed.
+    len_shift: u32,
+    /// `b'd'`, `b'u'` or `b'x'`.
+    conv: u8,
+}
+
+impl PlainInt {
+    fn of(p: &PrintParse) -> Option<PlainInt> {
+        let (expr::Expr::Field { off, size }, eval::FieldConv::Int) = p.value.as_ref()? else {
+            return None;
+        };
+        let (conv, len_shift) = p.spec.as_ref()?.plain_int()?;
+        let ls_shift = match p.ls {
+            -2 => 56,
+            -1 => 48,
+            0 => 32,
+            1 | 2 => 0,
+            _ => return None,
+        };
+        // the general path's bounds check is in `i32`: offsets far below its limits only
+        if !matches!(size, 1 | 2 | 4 | 8) || *off >= 1 << 20 {
+            return None;
+        }
+        Some(PlainInt {
+            off: *off,
+            end: off + size,
+            size_shift: 64 - 8 * size,
+            ls_shift,
+            len_shift,
+            conv,
+        })
+    }
+
+    /// Prints the conversion for the record `buf[..size]`; false, having printed nothing,
+    /// where the general path must: the field is not wholly in the record, or lies too near
+    /// the end of `buf` for one eight-byte read.
+    #[inline(always)]
+    fn print(self, out: &mut Vec<u8>, buf: &[u8], size: usize) -> bool {
+        let off = self.off as usize;
+        let Some(w) = buf.get(off..off + 8) else {
+            return false;
+        };
+        if self.end as usize > size {
+            return false;
+        }
+        let raw = u64::from_le_bytes(w.try_into().expect("eight bytes"));
+        let v = raw << self.size_shift >> self.size_shift;
+        let v = ((v << self.ls_shift) as i64 >> self.ls_shift) as u64;
+        match self.conv {
+            b'd' => {
+                let s = (v << self.len_shift) as i64 >> self.len_shift;
+                if s < 0 {
+                    out.push(b'-');
+                }
+                crate::outbuf::push_decimal(out, s.unsigned_abs());
+            }
+            b'u' => crate::outbuf::push_decimal(out, v << self.len_shift >> self.len_shift),
+            _ => crate::outbuf::push_hex(out, v << self.len_shift >> self.len_shift, false),
+        }
+        true
+    }
 }
 
 /// A compiled event: fields, argument tree, print cache and the bits of state libtraceevent
@@ -895,7 +976,7 @@ impl<'a> Tep<'a> {
                 failed,
                 runtime_failed: AtomicBool::new(false),
                 args,
-                steps: steps_of(&cache),
+                steps: steps_of(&cache, self.endian == Endian::Little),
                 cache,
                 is_bprint,
                 cleared: (0..n).map(|_| AtomicBool::new(false)).collect(),
@@ -998,7 +1079,9 @@ impl<'a> Tep<'a> {
             for st in &c.steps {
                 crate::outbuf::put(out, &st.lead);
                 if let Some(k) = st.conv {
-                    cx.print_parse(out, &c.cache[k as usize], &c.args, false);
+                    if !st.int.is_some_and(|f| f.print(out, buf, size)) {
+                        cx.print_parse(out, &c.cache[k as usize], &c.args, false);
+                    }
                 }
             }
         }
@@ -1616,6 +1699,104 @@ __print_flags(REC->gfp, \"\", {0x8, \"H\"})\n";
         let mut out = Vec::new();
         assert!(!tep.print_pretty_checked(&ev, &data, data.len(), &mut out));
         assert!(String::from_utf8_lossy(&out).starts_with("page=0xffffffff81000000 pfn=0x0 q=0 "));
+    }
+
+    const INT_FMT: &[u8] = b"name: ints\nID: 9\nformat:\n\
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\
+\tfield:u8 a;\toffset:8;\tsize:1;\tsigned:0;\n\
+\tfield:s8 b;\toffset:9;\tsize:1;\tsigned:1;\n\
+\tfield:s16 c;\toffset:10;\tsize:2;\tsigned:1;\n\
+\tfield:int d;\toffset:12;\tsize:4;\tsigned:1;\n\
+\tfield:unsigned long e;\toffset:16;\tsize:8;\tsigned:0;\n\
+\tfield:char f[3];\toffset:24;\tsize:3;\tsigned:0;\n\n\
+print fmt: \"%d %u %x %hhd %hu %ld %lu %lx %llx %lld|%d %u %hhx %hd %hx|%d %u %x %ld %lx %hhu|\
+%d %u %x %ld %lu %lx %llu %lld %hd|%d %u %x %hhd %hu %hx\", \
+REC->a, REC->a, REC->a, REC->a, REC->a, REC->a, REC->a, REC->a, REC->a, REC->a, \
+REC->b, REC->b, REC->b, REC->c, REC->c, \
+REC->d, REC->d, REC->d, REC->d, REC->d, REC->d, \
+REC->e, REC->e, REC->e, REC->e, REC->e, REC->e, REC->e, REC->e, REC->e, \
+REC->f, REC->f, REC->f, REC->f, REC->f, REC->f\n";
+
+    #[test]
+    fn plain_integer_fields_print_as_the_general_evaluator() {
+        let mut tep = Tep::new(Endian::Little, 8, Dialect::V3_3);
+        tep.add_event_format("sys", INT_FMT).unwrap();
+        let ev = tep.event_by_id(9).unwrap();
+        let c = ev.compiled();
+        assert!(!c.is_failed());
+        // every conversion of a 1, 2, 4 or 8-byte field is printed by the short way
+        let short: Vec<bool> = c
+            .steps
+            .iter()
+            .filter(|s| s.conv.is_some())
+            .map(|s| s.int.is_some())
+            .collect();
+        assert_eq!(short.len(), 36);
+        assert!(short[..30].iter().all(|&b| b) && !short[30..].iter().any(|&b| b));
+        let values: [u64; 7] = [
+            0,
+            1,
+            0x7f,
+            0x80,
+            0xffff_8000,
+            u64::MAX,
+            0x8000_0000_0000_0001,
+        ];
+        let mut record = vec![0u8; 27];
+        record[0..2].copy_from_slice(&9u16.to_le_bytes());
+        let mut seen = 0;
+        for &v in &values {
+            for &w in &values {
+                record[8] = v as u8;
+                record[9] = w as u8;
+                record[10..12].copy_from_slice(&(v as u16).to_le_bytes());
+                record[12..16].copy_from_slice(&(w as u32).to_le_bytes());
+                record[16..24].copy_from_slice(&v.rotate_left(w as u32 % 64).to_le_bytes());
+                record[24..27].copy_from_slice(&(w as u32).to_le_bytes()[..3]);
+                // the whole record with page bytes after it, a record cut inside each field,
+                // and records that end where an eight-byte read would not fit
+                for (size, tail) in [
+                    (27, 16),
+                    (27, 0),
+                    (20, 16),
+                    (14, 16),
+                    (9, 0),
+                    (16, 0),
+                    (24, 3),
+                ] {
+                    let mut buf = record.clone();
+                    buf.extend(std::iter::repeat_n(0xa5, tail));
+                    let (mut a, mut b) = (Vec::new(), Vec::new());
+                    let ok_a = tep.print_pretty_checked(&ev, &buf, size, &mut a);
+                    let cx = tep.ctx(c, &buf, size);
+                    for st in &c.steps {
+                        crate::outbuf::put(&mut b, &st.lead);
+                        if let Some(k) = st.conv {
+                            cx.print_parse_general(&mut b, &c.cache[k as usize], &c.args, false);
+                        }
+                    }
+                    let ok_b = !cx.crash.get();
+                    assert_eq!(
+                        (String::from_utf8_lossy(&a), ok_a),
+                        (String::from_utf8_lossy(&b), ok_b),
+                        "v {v:#x} w {w:#x} size {size} tail {tail}"
+                    );
+                    seen += 1;
+                }
+            }
+        }
+        assert_eq!(seen, 343);
+        // the casts are C's: a u8 of 0x80 under `%hhd` (sign-extended from its byte by
+        // `print_arg_number`) and the rest
+        let mut out = Vec::new();
+        record[8] = 0x80;
+        assert!(tep.print_pretty_checked(&ev, &record, record.len(), &mut out));
+        assert!(
+            String::from_utf8_lossy(&out).starts_with("128 128 80 -128 128 128 128 80 80 128|"),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
     }
 
     #[test]

@@ -177,6 +177,29 @@ pub(crate) fn precompile(fmt: &[u8]) -> Option<Spec> {
     .then_some(s)
 }
 
+impl Spec {
+    /// For a plain `%d`/`%i`/`%u`/`%x` ([`cprintf_int_spec`]'s short way): `b'd'`, `b'u'`
+    /// or `b'x'`, and 64 less the bits its length modifier keeps of the argument.
+    pub(crate) fn plain_int(&self) -> Option<(u8, u32)> {
+        if !self.plain {
+            return None;
+        }
+        let conv = match self.conv {
+            b'd' | b'i' => b'd',
+            b'u' => b'u',
+            b'x' => b'x',
+            _ => return None,
+        };
+        let shift = match self.len {
+            Len::Char => 56,
+            Len::Short => 48,
+            Len::None => 32,
+            Len::Long | Len::LongLong => 0,
+        };
+        Some((conv, shift))
+    }
+}
+
 /// [`cprintf`] of a [`precompile`]d format with its one integer argument.
 #[inline]
 pub(crate) fn cprintf_int_spec(out: &mut Vec<u8>, s: &Spec, v: u64) {
