@@ -89,6 +89,12 @@ impl TimeFmt {
 /// bytes.
 #[inline(always)]
 fn usecs_column(secs: u32, us: u32) -> u128 {
+    usecs_head(secs) as u128 | (usecs_tail(us) as u128) << 48
+}
+
+/// The first six bytes of [`usecs_column`]: ` %5u`.
+#[inline(always)]
+fn usecs_head(secs: u32) -> u64 {
     let pair = |v: u32| -> u64 { u16::from_le_bytes(pair_digits(v)) as u64 };
     let digits = (b'0' + (secs / 10_000) as u8) as u64
         | pair(secs / 100 % 100) << 8
@@ -97,9 +103,65 @@ fn usecs_column(secs: u32, us: u32) -> u128 {
     let n = secs.checked_ilog10().map_or(1, |l| l + 1);
     let blank = (1u64 << (8 * (5 - n))) - 1;
     let secs = (digits & !blank) | (0x20_2020_2020 & blank);
-    let frac =
-        b'.' as u64 | pair(us / 10_000) << 8 | pair(us / 100 % 100) << 24 | pair(us % 100) << 40;
-    b' ' as u128 | (secs as u128) << 8 | (frac as u128) << 48 | (b':' as u128) << 104
+    b' ' as u64 | secs << 8
+}
+
+/// The last eight bytes of [`usecs_column`]: `.%06u:`.
+#[inline(always)]
+fn usecs_tail(us: u32) -> u64 {
+    let pair = |v: u32| -> u64 { u16::from_le_bytes(pair_digits(v)) as u64 };
+    b'.' as u64
+        | pair(us / 10_000) << 8
+        | pair(us / 100 % 100) << 24
+        | pair(us % 100) << 40
+        | (b':' as u64) << 56
+}
+
+/// [`TimeFmt::write_column`] keeping the seconds part of the usual column made for the last
+/// line: lines come in time order, and most share their second with the line before.
+pub(crate) struct TimeColumn {
+    /// `u64::MAX` until the first usual column.
+    secs: u64,
+    head: u64,
+}
+
+impl Default for TimeColumn {
+    fn default() -> Self {
+        TimeColumn {
+            secs: u64::MAX,
+            head: 0,
+        }
+    }
+}
+
+impl TimeColumn {
+    #[inline]
+    pub(crate) fn write(&mut self, fmt: TimeFmt, out: &mut Vec<u8>, ts: u64) {
+        if fmt == TimeFmt::Usecs {
+            let t = ts.wrapping_add(500) / 1000;
+            let secs = t / 1_000_000;
+            if secs < 100_000 {
+                if secs != self.secs {
+                    self.secs = secs;
+                    self.head = usecs_head(secs as u32);
+                }
+                let us = (t - secs * 1_000_000) as u32;
+                let col = self.head as u128 | (usecs_tail(us) as u128) << 48;
+                out.reserve(16);
+                let len = out.len();
+                // SAFETY: as in `TimeFmt::write_column`.
+                unsafe {
+                    out.as_mut_ptr()
+                        .add(len)
+                        .cast::<[u8; 16]>()
+                        .write_unaligned(col.to_le_bytes());
+                    out.set_len(len + 14);
+                }
+                return;
+            }
+        }
+        fmt.write_column(out, ts);
+    }
 }
 
 /// `.` and `v` zero-padded to `digits` (6 or 9) digits, `v < 10^digits`.
@@ -241,6 +303,77 @@ pub(crate) fn write_comm_pid_cpu_packed(
             b']',
         ]);
         out.set_len(len + k + 6);
+    }
+}
+
+/// The comm-pid-CPU columns of recent lines ([`write_comm_pid_cpu_packed`]), by pid: a
+/// trace's lines come from a few tasks at a time, and copying a column made before takes a
+/// fraction of making it (centring the comm, the pid's digits).
+pub(crate) struct CommColumns {
+    slots: Vec<ColumnSlot>,
+}
+
+/// Slots of [`CommColumns`].
+const COLUMN_SLOTS: usize = 64;
+
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct ColumnSlot {
+    comm: u128,
+    /// pid, CPU and comm length ([`column_key`]); `u64::MAX` in an empty slot.
+    key: u64,
+    len: u8,
+    /// The column, then bytes never read: the copy is one fixed 48-byte move.
+    bytes: [u8; 48],
+}
+
+#[inline(always)]
+fn column_key(n: usize, pid: i32, cpu: u32) -> u64 {
+    pid as u32 as u64 | (cpu as u64) << 32 | (n as u64) << 48
+}
+
+impl Default for CommColumns {
+    fn default() -> Self {
+        let empty = ColumnSlot {
+            comm: 0,
+            key: u64::MAX,
+            len: 0,
+            bytes: [0; 48],
+        };
+        CommColumns {
+            slots: vec![empty; COLUMN_SLOTS],
+        }
+    }
+}
+
+impl CommColumns {
+    /// [`write_comm_pid_cpu_packed`], from a slot when this pid's last column had the same
+    /// comm and CPU.
+    #[inline]
+    pub(crate) fn write(&mut self, out: &mut Vec<u8>, comm: u128, n: usize, pid: i32, cpu: u32) {
+        let key = column_key(n, pid, cpu);
+        let s = &mut self.slots[pid as u32 as usize % COLUMN_SLOTS];
+        if s.key == key && s.comm == comm {
+            out.reserve(48);
+            let len = out.len();
+            // SAFETY: the capacity is at least `len + 48`; the first `s.len` bytes copied are
+            // the column (`s.len <= 34`), which the new length covers.
+            unsafe {
+                out.as_mut_ptr()
+                    .add(len)
+                    .cast::<[u8; 48]>()
+                    .write_unaligned(s.bytes);
+                out.set_len(len + s.len as usize);
+            }
+            return;
+        }
+        let start = out.len();
+        write_comm_pid_cpu_packed(out, comm, n, pid, cpu);
+        let col = &out[start..];
+        s.key = key;
+        s.comm = comm;
+        s.len = col.len() as u8;
+        s.bytes[..col.len()].copy_from_slice(col);
     }
 }
 
@@ -478,6 +611,63 @@ mod tests {
         v.clear();
         TimeFmt::Raw.write_column(&mut v, 6268068829420);
         assert_eq!(v, b"6268068829420:");
+    }
+
+    #[test]
+    fn kept_seconds_make_the_same_time_columns() {
+        // times going on within a second, across seconds, back in time, and each format
+        let mut tc = TimeColumn::default();
+        let mut ts = 0u64;
+        let (mut v, mut w) = (Vec::new(), Vec::new());
+        for k in 0..20_000u64 {
+            ts = match k % 7 {
+                0 => ts + 999_999_900,
+                1 => ts.saturating_sub(3_000_000_000),
+                2 if k % 1000 == 2 => 99_999_999_999_000 + k,
+                _ => ts + k * 7_919 % 400_000,
+            };
+            let fmt = match k % 97 {
+                0 => TimeFmt::Nsecs,
+                1 => TimeFmt::Raw,
+                _ => TimeFmt::Usecs,
+            };
+            v.clear();
+            w.clear();
+            tc.write(fmt, &mut v, ts);
+            fmt.write_column(&mut w, ts);
+            assert_eq!(
+                String::from_utf8_lossy(&v),
+                String::from_utf8_lossy(&w),
+                "{ts}"
+            );
+        }
+    }
+
+    #[test]
+    fn kept_comm_columns_are_the_columns_made() {
+        // pids sharing a slot, a pid changing comm or CPU, negative pids, long comms
+        let comms: [&[u8]; 5] = [b"", b"sh", b"kworker/u8:3", b"sixteen-bytes-xx", b"a b"];
+        let mut cc = CommColumns::default();
+        let (mut v, mut w) = (Vec::new(), Vec::new());
+        for k in 0..5_000u32 {
+            let pid = match k % 5 {
+                0 => 7,
+                1 => 7 + 64,
+                2 => -57,
+                3 => (k * 31) as i32,
+                _ => i32::MAX - (k % 3) as i32,
+            };
+            let comm = comms[(k / 3 % 5) as usize];
+            let cpu = k / 7 % 3 * 499;
+            v.clear();
+            w.clear();
+            cc.write(&mut v, pack16(comm), comm.len(), pid, cpu);
+            write_comm_pid_cpu_packed(&mut w, pack16(comm), comm.len(), pid, cpu);
+            assert_eq!(v, w, "{pid} {cpu}");
+            v.clear();
+            write_comm_pid_cpu(&mut v, comm, pid, cpu, false);
+            assert_eq!(v, w, "{pid} {cpu}");
+        }
     }
 
     #[test]

@@ -1080,7 +1080,7 @@ fn report_events(
         wakeup,
         last_ts_check: 0,
         last_ts_diff: 0,
-        info_cache: Default::default(),
+        caches: Default::default(),
         lane_on: false,
         lanes: Vec::new(),
     };
@@ -1132,12 +1132,20 @@ struct Producer<'t, 'a, 'f, 'o> {
     wakeup: Option<wakeup::Wakeup>,
     last_ts_check: u64,
     last_ts_diff: u64,
-    info_cache: info_cache::InfoCache,
+    caches: LineCaches,
     /// Whether [`Producer::step_job`] may run: no option looks at every record.
     lane_on: bool,
     /// Per file, by event id: what [`Producer::step_job`] does with a record (`LANE_*`, with
     /// the event index above the two low bits), 0 until first seen.
     lanes: Vec<Vec<u32>>,
+}
+
+/// What a printing thread keeps from one line to the next.
+#[derive(Default)]
+struct LineCaches {
+    info: info_cache::InfoCache,
+    cols: line::CommColumns,
+    time: line::TimeColumn,
 }
 
 /// A record [`Producer::step`] prints (or skips) itself.
@@ -1421,7 +1429,7 @@ impl<'f> Producer<'_, '_, 'f, '_> {
                     }
                     st.lat.write(line, st.endian, rec.data);
                 }
-                st.time_fmt.write_column(line, rec.ts);
+                self.caches.time.write(st.time_fmt, line, rec.ts);
                 if opts.ts_diff {
                     let mut rts = rec.ts;
                     if st.use_trace_clock && !opts.nanosec {
@@ -1452,7 +1460,8 @@ impl<'f> Producer<'_, '_, 'f, '_> {
                 let keyed = match &evi.reads {
                     Some(r) => {
                         let (file, k) = (fi as u32, evx as u32);
-                        self.info_cache
+                        self.caches
+                            .info
                             .key(file, k, r, st.tep, &ev, rec.data, &mut kbuf)
                     }
                     None => None,
@@ -1474,7 +1483,7 @@ impl<'f> Producer<'_, '_, 'f, '_> {
                         data: rec.data,
                     };
                     let tf = st.time_fmt_repeat(opts);
-                    clean = self.info_cache.print(probe, key, nul_free, line, |line| {
+                    clean = self.caches.info.print(probe, key, nul_free, line, |line| {
                         let (hd, tep) = (evi.handler.as_ref(), st.tep);
                         let state = &mut st.plugin_state;
                         print_info(tep, &ev, hd, &ctx, state, &prec, tail, line, tf)

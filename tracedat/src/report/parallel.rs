@@ -27,11 +27,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Mutex, OnceLock};
 
-use super::info_cache::{self, InfoCache, KEY_MAX};
+use super::info_cache::{self, KEY_MAX};
 use super::line::{self, LatencyFields, TimeFmt};
 use super::plugins::{Ctx, PluginOptions, Rec, State};
 use super::{
-    print_info, write_prefix, write_unknown, EvInfo, Options, Out, Producer, ReportError, Sink,
+    print_info, write_prefix, write_unknown, EvInfo, LineCaches, Options, Out, Producer,
+    ReportError, Sink,
 };
 use crate::outbuf::pack16;
 use crate::stream::{RecordHome, RecordHomeRef};
@@ -211,13 +212,13 @@ fn print_batch(
     b: &Batch<'_>,
     out: &mut Vec<u8>,
     state: &mut State,
-    cache: &mut InfoCache,
+    caches: &mut LineCaches,
 ) {
     for j in &b.jobs {
         if j.home == PRINTED {
             out.extend_from_slice(&b.pre[j.at..j.at + j.len as usize]);
         } else {
-            print_job(sh, b, j, out, state, cache);
+            print_job(sh, b, j, out, state, caches);
         }
     }
 }
@@ -229,8 +230,13 @@ fn print_job(
     j: &Job,
     out: &mut Vec<u8>,
     state: &mut State,
-    cache: &mut InfoCache,
+    caches: &mut LineCaches,
 ) {
+    let LineCaches {
+        info: cache,
+        cols,
+        time,
+    } = caches;
     let opts = sh.opts;
     let dialect = opts.dialect;
     let f = &sh.files[j.file as usize];
@@ -259,13 +265,7 @@ fn print_job(
                 None => None,
             };
             if !opts.latency && j.cpu < 1000 {
-                line::write_comm_pid_cpu_packed(
-                    out,
-                    j.comm.bits(),
-                    j.comm_len as usize,
-                    j.pid,
-                    j.cpu,
-                );
+                cols.write(out, j.comm.bits(), j.comm_len as usize, j.pid, j.cpu);
             } else {
                 let comm = j.comm.bits().to_le_bytes();
                 let comm = &comm[..j.comm_len as usize];
@@ -282,7 +282,7 @@ fn print_job(
                 }
                 f.lat.write(out, f.endian, data);
             }
-            f.time_fmt.write_column(out, j.ts);
+            time.write(f.time_fmt, out, j.ts);
             crate::outbuf::put(out, &evi.name_col);
             if opts.raw || evi.print_raw {
                 f.tep.print_raw_fields_checked(&ev, tail, data.len(), out);
@@ -382,13 +382,13 @@ where
             let spare_rx = &spare_rx;
             s.spawn(move || {
                 let mut state = State::default();
-                let mut cache = InfoCache::default();
+                let mut caches = LineCaches::default();
                 loop {
                     let next = work_rx.lock().map(|rx| rx.recv());
                     let Ok(Ok(b)) = next else { break };
                     queued.fetch_sub(1, Ordering::Relaxed);
                     let mut out = take_spare(spare_rx);
-                    print_batch(sh, &b, &mut out, &mut state, &mut cache);
+                    print_batch(sh, &b, &mut out, &mut state, &mut caches);
                     let seq = b.seq;
                     b.recycle(&batch_tx);
                     if done_tx.send((seq, out)).is_err() {
@@ -469,7 +469,7 @@ where
                         Err(TrySendError::Full(b)) => {
                             queued.fetch_sub(1, Ordering::Relaxed);
                             let mut out = take_spare(spare_rx);
-                            print_batch(sh, &b, &mut out, &mut state, &mut p.info_cache);
+                            print_batch(sh, &b, &mut out, &mut state, &mut p.caches);
                             let k = b.seq;
                             b.recycle(&batch_tx);
                             w.add(k, out);
