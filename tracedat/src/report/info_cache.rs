@@ -75,14 +75,18 @@ pub(super) struct Probe {
     len: u32,
     h: u64,
     k: usize,
+    /// The event's place in `stats`.
+    stat: usize,
 }
 
 #[derive(Default)]
 pub(super) struct InfoCache {
     /// Made at the first insertion.
     slots: Vec<Slot>,
-    /// By file, then event index.
-    stats: Vec<Vec<EvStat>>,
+    stats: Vec<EvStat>,
+    /// By file, then event index: where the event's [`EvStat`] is in `stats`, plus one (0
+    /// until its first record).
+    stat_at: Vec<Vec<u32>>,
 }
 
 /// A hash of the key from five words of it (its ends and middle, overlapping when short):
@@ -117,22 +121,41 @@ fn hash(ev: u64, len: u32, key: &[u8]) -> u64 {
 }
 
 impl InfoCache {
-    fn stat(&mut self, file: u32, evx: u32) -> &mut EvStat {
+    /// Where the [`EvStat`] of event `evx` of `file` is in `stats`.
+    #[inline]
+    fn stat_index(&mut self, file: u32, evx: u32) -> usize {
         let (f, e) = (file as usize, evx as usize);
-        if self.stats.len() <= f {
-            self.stats.resize_with(f + 1, Vec::new);
+        match self.stat_at.get(f).and_then(|v| v.get(e)) {
+            Some(&k) if k != 0 => k as usize - 1,
+            _ => self.new_stat(f, e),
         }
-        let stats = &mut self.stats[f];
-        if stats.len() <= e {
-            stats.resize(e + 1, EvStat::default());
+    }
+
+    #[cold]
+    fn new_stat(&mut self, f: usize, e: usize) -> usize {
+        if self.stat_at.len() <= f {
+            self.stat_at.resize_with(f + 1, Vec::new);
         }
-        &mut stats[e]
+        let at = &mut self.stat_at[f];
+        if at.len() <= e {
+            at.resize(e + 1, 0);
+        }
+        self.stats.push(EvStat::default());
+        at[e] = self.stats.len() as u32;
+        self.stats.len() - 1
     }
 
     /// False while event `evx` of `file` is left out (its records are then printed without
     /// the cache, their key not even made); counts those records.
-    pub(super) fn active(&mut self, file: u32, evx: u32) -> bool {
-        let st = self.stat(file, evx);
+    #[cfg(test)]
+    fn active(&mut self, file: u32, evx: u32) -> bool {
+        let k = self.stat_index(file, evx);
+        self.active_at(k)
+    }
+
+    #[inline]
+    fn active_at(&mut self, k: usize) -> bool {
+        let st = &mut self.stats[k];
         if st.paused > 0 {
             st.paused -= 1;
             return false;
@@ -155,17 +178,25 @@ impl InfoCache {
         data: &[u8],
         kbuf: &'k mut [u8; KEY_MAX],
     ) -> Option<(&'k [u8], Probe)> {
-        if !self.active(file, evx) {
+        let stat = self.stat_index(file, evx);
+        if !self.active_at(stat) {
             return None;
         }
         let key = tep.pretty_key(ev, reads, data, kbuf)?;
-        Some((key, self.probe(file, evx, data.len(), key)))
+        Some((key, self.probe_at(stat, file, evx, data.len(), key)))
+    }
+
+    #[cfg(test)]
+    fn probe(&mut self, file: u32, evx: u32, len: usize, key: &[u8]) -> Probe {
+        let stat = self.stat_index(file, evx);
+        self.probe_at(stat, file, evx, len, key)
     }
 
     /// Where the text of a record of event `evx` of input `file`, `len` bytes long, whose
     /// text depends on `key` (and `len`) alone, is kept; its memory is asked for (the slots
-    /// are too many to stay in the nearest caches).
-    pub(super) fn probe(&self, file: u32, evx: u32, len: usize, key: &[u8]) -> Probe {
+    /// are too many to stay in the nearest caches). `stat`: the event's [`EvStat`].
+    #[inline]
+    fn probe_at(&self, stat: usize, file: u32, evx: u32, len: usize, key: &[u8]) -> Probe {
         let ev = (file as u64) << 32 | evx as u64;
         let len = len as u32;
         let h = hash(ev, len, key);
@@ -180,7 +211,13 @@ impl InfoCache {
                 _mm_prefetch::<_MM_HINT_T0>((&set[1] as *const Slot).cast());
             }
         }
-        Probe { ev, len, h, k }
+        Probe {
+            ev,
+            len,
+            h,
+            k,
+            stat,
+        }
     }
 
     /// Appends the info text of the record `p` was made for (with its `key`): from the
@@ -195,8 +232,13 @@ impl InfoCache {
         out: &mut Vec<u8>,
         render: impl FnOnce(&mut Vec<u8>),
     ) -> bool {
-        let Probe { ev, len, h, k } = p;
-        let (file, evx) = ((ev >> 32) as u32, ev as u32);
+        let Probe {
+            ev,
+            len,
+            h,
+            k,
+            stat,
+        } = p;
         if let Some(set) = self.slots.get_mut(k..k + 2) {
             for w in 0..2 {
                 let s = &set[w];
@@ -209,12 +251,12 @@ impl InfoCache {
                     out.extend_from_slice(&s.bytes[key.len()..key.len() + s.vlen as usize]);
                     let clean = s.clean;
                     set[0].mru = w as u8;
-                    self.stat(file, evx).hit();
+                    self.stats[stat].hit();
                     return clean;
                 }
             }
         }
-        let st = self.stat(file, evx);
+        let st = &mut self.stats[stat];
         st.tries += 1;
         let start = out.len();
         render(out);
@@ -367,7 +409,8 @@ mod tests {
         for i in 0..WINDOW as u64 {
             run(&mut c, 0, 3, &i.to_le_bytes(), &mut renders);
         }
-        assert_eq!(c.stats[0][3].paused, PAUSE);
+        let k = c.stat_index(0, 3);
+        assert_eq!(c.stats[k].paused, PAUSE);
         // while left out, repeats are rendered too (and nothing is looked up)
         let again = 5u64.to_le_bytes();
         run(&mut c, 0, 3, &again, &mut renders);
@@ -377,7 +420,8 @@ mod tests {
         for _ in 0..WINDOW {
             run(&mut c, 0, 4, b"same", &mut renders);
         }
-        assert_eq!(c.stats[0][4].paused, 0);
+        let k = c.stat_index(0, 4);
+        assert_eq!(c.stats[k].paused, 0);
         assert_eq!(renders, WINDOW as usize + 3);
     }
 }
