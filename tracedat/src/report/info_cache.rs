@@ -175,7 +175,7 @@ impl InfoCache {
         reads: &PrettyReads,
         tep: &Tep<'a>,
         ev: &Event<'_, 'a>,
-        data: &[u8],
+        data: &'k [u8],
         kbuf: &'k mut [u8; KEY_MAX],
     ) -> Option<(&'k [u8], Probe)> {
         let stat = self.stat_index(file, evx);

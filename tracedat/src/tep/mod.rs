@@ -1004,9 +1004,29 @@ impl<'a> Tep<'a> {
         &self,
         ev: &Event<'_, 'a>,
         r: &PrettyReads,
-        data: &[u8],
+        data: &'b [u8],
         buf: &'b mut [u8],
     ) -> Option<&'b [u8]> {
+        // One range, and at most one string starting where it ends (kfree, sys_exit,
+        // kmem_cache_free...): the key is those bytes of the record as they are. Not copied,
+        // it is also read (hashed) without waiting for the copy's stores.
+        if let [(s, e)] = r.ranges[..] {
+            let (s, e) = (s as usize, e as usize);
+            match r.strs[..] {
+                [] if e - s <= buf.len() => return data.get(s..e),
+                [i] => {
+                    let c = ev.compiled();
+                    let (off, len) = self.ctx(c, data, data.len()).dyn_range(c.field_at(i));
+                    if len != 0 && off as usize == e {
+                        let z = memchr::memchr(0, data.get(e..)?)?;
+                        if z + 1 + e - s <= buf.len() {
+                            return data.get(s..e + z + 1);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
         let mut n = 0;
         let mut put = |b: &[u8]| -> Option<()> {
             buf.get_mut(n..n + b.len())?.copy_from_slice(b);
