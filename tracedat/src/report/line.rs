@@ -120,15 +120,16 @@ fn usecs_tail(us: u32) -> u64 {
 /// [`TimeFmt::write_column`] keeping the seconds part of the usual column made for the last
 /// line: lines come in time order, and most share their second with the line before.
 pub(crate) struct TimeColumn {
-    /// `u64::MAX` until the first usual column.
-    secs: u64,
+    /// The times whose column starts with `head`: `ts + 500` in `[lo, lo + 10^9)` (`lo` a
+    /// whole second); empty (`lo` = `u64::MAX`) until the first usual column.
+    lo: u64,
     head: u64,
 }
 
 impl Default for TimeColumn {
     fn default() -> Self {
         TimeColumn {
-            secs: u64::MAX,
+            lo: u64::MAX,
             head: 0,
         }
     }
@@ -138,14 +139,20 @@ impl TimeColumn {
     #[inline]
     pub(crate) fn write(&mut self, fmt: TimeFmt, out: &mut Vec<u8>, ts: u64) {
         if fmt == TimeFmt::Usecs {
-            let t = ts.wrapping_add(500) / 1000;
-            let secs = t / 1_000_000;
-            if secs < 100_000 {
-                if secs != self.secs {
-                    self.secs = secs;
-                    self.head = usecs_head(secs as u32);
+            let r = ts.wrapping_add(500);
+            // within the kept second the microseconds come from a 32-bit division
+            let mut ns = r.wrapping_sub(self.lo);
+            if ns >= 1_000_000_000 || self.lo == u64::MAX {
+                let secs = r / 1_000_000_000;
+                if secs >= 100_000 {
+                    return fmt.write_column(out, ts);
                 }
-                let us = (t - secs * 1_000_000) as u32;
+                self.lo = secs * 1_000_000_000;
+                self.head = usecs_head(secs as u32);
+                ns = r - self.lo;
+            }
+            {
+                let us = ns as u32 / 1000;
                 let col = self.head as u128 | (usecs_tail(us) as u128) << 48;
                 out.reserve(16);
                 let len = out.len();
@@ -617,8 +624,24 @@ mod tests {
     fn kept_seconds_make_the_same_time_columns() {
         // times going on within a second, across seconds, back in time, and each format
         let mut tc = TimeColumn::default();
+        let mut v = Vec::new();
+        tc.write(TimeFmt::Usecs, &mut v, 1_500);
+        assert_eq!(v, b"     0.000002:");
+        for ts in [
+            u64::MAX - 500,
+            u64::MAX,
+            99_999_999_999_499,
+            99_999_999_999_500,
+            0,
+        ] {
+            let mut w = Vec::new();
+            v.clear();
+            tc.write(TimeFmt::Usecs, &mut v, ts);
+            TimeFmt::Usecs.write_column(&mut w, ts);
+            assert_eq!(v, w, "{ts}");
+        }
         let mut ts = 0u64;
-        let (mut v, mut w) = (Vec::new(), Vec::new());
+        let mut w = Vec::new();
         for k in 0..20_000u64 {
             ts = match k % 7 {
                 0 => ts + 999_999_900,
