@@ -1168,8 +1168,16 @@ impl<'f> Producer<'_, '_, 'f, '_> {
         let Some((rec, home, at)) = merge.head_with_home(i) else {
             return false;
         };
-        let Some(id) = st.common.event_type(st.endian, rec.data) else {
-            return false;
+        // every kernel's layout: a u16 type at 0 and an int pid at 4, read at once
+        let (id, pid) = match (st.common.usual, rec.data.get(..8)) {
+            (true, Some(w)) => {
+                let w = u64::from_le_bytes(w.try_into().expect("eight bytes"));
+                (w as u16 as i32, (w >> 32) as i32)
+            }
+            _ => match st.common.event_type(st.endian, rec.data) {
+                Some(id) => (id, st.common.pid(st.endian, rec.data)),
+                None => return false,
+            },
         };
         let lane = match self.lanes[fi].get(id as usize) {
             Some(&l) if l != 0 => l,
@@ -1193,7 +1201,6 @@ impl<'f> Producer<'_, '_, 'f, '_> {
             return false;
         }
         let evx = lane >> 2;
-        let pid = st.common.pid(st.endian, rec.data);
         let comm = st.comms.lookup(pid);
         if comm.len() > parallel::COMM_MAX {
             return false;
@@ -1746,6 +1753,8 @@ impl FileState<'_, '_> {
 struct CommonFields {
     ty: Option<(usize, usize)>,
     pid: Option<(usize, usize)>,
+    /// A little-endian file with the type as a u16 at 0 and the pid as an int at 4.
+    usual: bool,
 }
 
 impl CommonFields {
@@ -1758,9 +1767,11 @@ impl CommonFields {
                     .map(|f| (f.offset as usize, f.size as usize))
             })
         };
+        let (ty, pid) = (get("common_type"), get("common_pid"));
         CommonFields {
-            ty: get("common_type"),
-            pid: get("common_pid"),
+            ty,
+            pid,
+            usual: tep.endian() == Endian::Little && ty == Some((0, 2)) && pid == Some((4, 4)),
         }
     }
 
