@@ -1156,6 +1156,24 @@ const LANE_JOB: u32 = 2;
 const LANE_LEARN: u32 = 3;
 
 impl<'f> Producer<'_, '_, 'f, '_> {
+    /// [`Producer::step_job`] over the next records while they are usual ones, the batch
+    /// holds fewer than `jobs` jobs and fewer than `read` records were read: true when it
+    /// stopped at those limits, false at a record for [`Producer::step`] (or the end).
+    fn take_jobs(&mut self, batch: &mut parallel::Batch<'f>, jobs: usize, read: u64) -> bool {
+        if !self.lane_on {
+            return false;
+        }
+        while batch.len() < jobs && self.merge.records_read() < read {
+            let Some(i) = self.merge.next_index() else {
+                return false;
+            };
+            if !self.step_job(i, batch) {
+                return false;
+            }
+        }
+        true
+    }
+
     /// The parallel report's usual record, taken before [`Producer::step`] looks at it: an
     /// event whose lines print out of order becomes a job (what `step` would make of it, with
     /// its per-record checks decided once per event). False leaves the record to `step`.

@@ -144,6 +144,12 @@ impl<'f> Batch<'f> {
         self.jobs.push(job);
     }
 
+    /// Lines in the batch.
+    #[inline]
+    pub(super) fn len(&self) -> usize {
+        self.jobs.len()
+    }
+
     /// Records that the producer printed `pre[start..]`.
     pub(super) fn push_printed(&mut self, start: usize) {
         self.jobs.push(Job {
@@ -453,6 +459,11 @@ where
                 // fault them in again, and keep them).
                 let start = p.merge.records_read();
                 while b.jobs.len() < batch && p.merge.records_read() - start < SCAN_LIMIT {
+                    // the usual records in a loop of their own; the others (and the end)
+                    // through `step`
+                    if p.take_jobs(&mut b, batch, start + SCAN_LIMIT) {
+                        continue;
+                    }
                     if !step_on(&mut p, &mut scratch, &mut Sink::Batch(&mut b), &mut result) {
                         more = false;
                         break;
