@@ -62,18 +62,7 @@ impl TimeFmt {
             let secs = t / 1_000_000;
             if secs < 100_000 {
                 // the usual column, ` %5llu.%06u:`, made in registers and stored at once
-                let col = usecs_column(secs as u32, (t % 1_000_000) as u32);
-                out.reserve(16);
-                let len = out.len();
-                // SAFETY: the capacity is at least `len + 16`; the 14 bytes the length
-                // grows by are written by the store.
-                unsafe {
-                    out.as_mut_ptr()
-                        .add(len)
-                        .cast::<[u8; 16]>()
-                        .write_unaligned(col.to_le_bytes());
-                    out.set_len(len + 14);
-                }
+                put_usecs_column(out, usecs_column(secs as u32, (t % 1_000_000) as u32));
                 return;
             }
         }
@@ -82,6 +71,22 @@ impl TimeFmt {
         }
         self.write(out, ts);
         out.push(b':');
+    }
+}
+
+/// Appends the 14 bytes of a [`usecs_column`] value, in one store.
+#[inline(always)]
+fn put_usecs_column(out: &mut Vec<u8>, col: u128) {
+    out.reserve(16);
+    let len = out.len();
+    // SAFETY: the capacity is at least `len + 16`; the 14 bytes the length grows by are
+    // written by the store.
+    unsafe {
+        out.as_mut_ptr()
+            .add(len)
+            .cast::<[u8; 16]>()
+            .write_unaligned(col.to_le_bytes());
+        out.set_len(len + 14);
     }
 }
 
@@ -153,17 +158,7 @@ impl TimeColumn {
             }
             {
                 let us = ns as u32 / 1000;
-                let col = self.head as u128 | (usecs_tail(us) as u128) << 48;
-                out.reserve(16);
-                let len = out.len();
-                // SAFETY: as in `TimeFmt::write_column`.
-                unsafe {
-                    out.as_mut_ptr()
-                        .add(len)
-                        .cast::<[u8; 16]>()
-                        .write_unaligned(col.to_le_bytes());
-                    out.set_len(len + 14);
-                }
+                put_usecs_column(out, self.head as u128 | (usecs_tail(us) as u128) << 48);
                 return;
             }
         }

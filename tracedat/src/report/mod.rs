@@ -1224,19 +1224,16 @@ impl<'f> Producer<'_, '_, 'f, '_> {
             return false;
         }
         let home = batch.home(home);
-        batch.push(parallel::Job {
+        batch.push(parallel::Job::record(
             home,
             at,
-            len: rec.data.len() as u32,
-            ts: rec.ts,
-            cpu: rec.cpu,
-            source: sinfo.source as u16,
-            file: fi as u16,
+            &rec,
+            sinfo.source,
+            fi,
             pid,
             evx,
-            comm: parallel::CommBuf::new(comm),
-            comm_len: comm.len() as u8,
-        });
+            comm,
+        ));
         if kind == LANE_LEARN {
             let evi = self.infos[fi][evx as usize].get().expect("made by lane_of");
             if let Some(hd) = &evi.handler {
@@ -1369,19 +1366,17 @@ impl<'f> Producer<'_, '_, 'f, '_> {
                 {
                     let (home, at) = merge.head_home(i).expect("stream with a head");
                     let home = batch.home(home);
-                    batch.push(parallel::Job {
+                    let k = evx.map_or(u32::MAX, |k| k as u32);
+                    batch.push(parallel::Job::record(
                         home,
                         at,
-                        len: rec.data.len() as u32,
-                        ts: rec.ts,
-                        cpu: rec.cpu,
-                        source: sinfo.source as u16,
-                        file: fi as u16,
+                        &rec,
+                        sinfo.source,
+                        fi,
                         pid,
-                        evx: evx.map_or(u32::MAX, |k| k as u32),
-                        comm: parallel::CommBuf::new(comm),
-                        comm_len: comm.len() as u8,
-                    });
+                        k,
+                        comm,
+                    ));
                     if let (Some(k), false) = (evx, opts.raw) {
                         let evi = self.infos[fi][k].get().expect("made above");
                         if let (Some(hd), false) = (&evi.handler, evi.print_raw) {

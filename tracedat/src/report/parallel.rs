@@ -85,6 +85,38 @@ pub(super) struct Job {
     pub comm_len: u8,
 }
 
+impl Job {
+    /// The job of record `rec`, at `at` in the batch's home `home`, of handle `source` of
+    /// input `file` (both at most `u16::MAX`), with its pid, event index and comm (at most
+    /// [`COMM_MAX`] bytes).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub(super) fn record(
+        home: u32,
+        at: usize,
+        rec: &crate::Record<'_>,
+        source: usize,
+        file: usize,
+        pid: i32,
+        evx: u32,
+        comm: &[u8],
+    ) -> Job {
+        Job {
+            home,
+            at,
+            len: rec.data.len() as u32,
+            ts: rec.ts,
+            cpu: rec.cpu,
+            source: source as u16,
+            file: file as u16,
+            pid,
+            evx,
+            comm: CommBuf::new(comm),
+            comm_len: comm.len() as u8,
+        }
+    }
+}
+
 // Written by the producer and read by another thread for every record: one cache line.
 const _: () = assert!(std::mem::size_of::<Job>() == 64);
 
