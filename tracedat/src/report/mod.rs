@@ -1133,7 +1133,8 @@ struct Producer<'t, 'a, 'f, 'o> {
     last_ts_check: u64,
     last_ts_diff: u64,
     caches: LineCaches,
-    /// Whether [`Producer::step_job`] may run: no option looks at every record.
+    /// No option looks at every record (`-F`, `--cpu`, `-I`/`-S`, `--ts-check`): records
+    /// need no [`Producer::left_out`] and [`Producer::take_jobs`] may run.
     lane_on: bool,
     /// Per file, by event id: what [`Producer::step_job`] does with a record (`LANE_*`, with
     /// the event index above the two low bits), 0 until first seen.
@@ -1174,9 +1175,10 @@ impl<'f> Producer<'_, '_, 'f, '_> {
         true
     }
 
-    /// The parallel report's usual record, taken before [`Producer::step`] looks at it: an
-    /// event whose lines print out of order becomes a job (what `step` would make of it, with
-    /// its per-record checks decided once per event). False leaves the record to `step`.
+    /// The parallel report's usual record: one of an event whose lines print out of order
+    /// becomes a job, its per-record checks decided once per event. [`Producer::take_jobs`]
+    /// calls it where no option looks at every record, [`Producer::step`] after those
+    /// options' checks. False leaves the record to be printed by `step`.
     #[inline]
     fn step_job(&mut self, i: usize, batch: &mut parallel::Batch<'f>) -> bool {
         let merge = &mut self.merge;
@@ -1247,47 +1249,20 @@ impl<'f> Producer<'_, '_, 'f, '_> {
                 hd.learn_comms(&ctx, &mut st.comms, rec.data);
             }
         }
-        self.last_ts_check = rec.ts;
         merge.consume(i);
         true
     }
 
-    /// Handles the next record: skipped, printed into `out`, or handed to `sink`. Returns
-    /// false when there are no more records.
-    fn step(
-        &mut self,
-        out: &mut Vec<u8>,
-        warn: &mut dyn Write,
-        sink: &mut Sink<'_, 'f>,
-    ) -> Result<bool, ReportError> {
+    /// The per-record options that leave records out (`-F`, `--cpu`, `-I`/`-S`) and
+    /// `--ts-check`'s warning, in trace-cmd's order: true when record `i` was left out (and
+    /// consumed). Never needed where [`Producer::lane_on`] holds.
+    fn left_out(&mut self, i: usize, warn: &mut dyn Write) -> Result<bool, ReportError> {
         let opts = self.opts;
         let dialect = opts.dialect;
-        let Some(i) = self.merge.next_index() else {
-            return Ok(false);
-        };
-        if let (true, Sink::Batch(batch)) = (self.lane_on, &mut *sink) {
-            if self.step_job(i, batch) {
-                return Ok(true);
-            }
-        }
-        if self.merge.has_left_out() {
-            // A function_graph entry's leaf check looks at the next record of any CPU: the
-            // streams left out by --cpu come back before the first one.
-            let st = &self.fstates[self.merge.info(i).input];
-            let ty = self
-                .merge
-                .head(i)
-                .and_then(|r| st.common.event_type(st.endian, r.data));
-            if ty.is_some() && ty == st.fgraph_entry {
-                self.merge.rejoin(i);
-            }
-        }
         let merge = &mut self.merge;
         let sinfo = *merge.info(i);
         let rec = merge.head(i).expect("stream with a head");
-        let tail = merge.head_page_tail(i).unwrap_or(rec.data);
-        let fi = sinfo.input;
-        let st = &mut self.fstates[fi];
+        let st = &mut self.fstates[sinfo.input];
         let h = &mut self.handles[sinfo.source];
         // -F (tracecmd_filter_match in the iterator, before the report callback)
         if !h.filters.is_empty() {
@@ -1325,76 +1300,67 @@ impl<'f> Producer<'_, '_, 'f, '_> {
                 return Ok(true);
             }
         }
-        if opts.ts_check && self.last_ts_check > rec.ts {
-            let _ = writeln!(
-                warn,
-                "  WARNING: Record on cpu {} went backwards: {} to {} delta: -{}",
-                sinfo.slot(dialect),
-                self.last_ts_check as i64,
-                rec.ts as i64,
-                self.last_ts_check - rec.ts
-            );
+        if opts.ts_check {
+            if self.last_ts_check > rec.ts {
+                let _ = writeln!(
+                    warn,
+                    "  WARNING: Record on cpu {} went backwards: {} to {} delta: -{}",
+                    sinfo.slot(dialect),
+                    self.last_ts_check as i64,
+                    rec.ts as i64,
+                    self.last_ts_check - rec.ts
+                );
+            }
+            self.last_ts_check = rec.ts;
         }
-        self.last_ts_check = rec.ts;
+        Ok(false)
+    }
 
+    /// Handles the next record: skipped, printed into `out`, or handed to `sink`. Returns
+    /// false when there are no more records.
+    fn step(
+        &mut self,
+        out: &mut Vec<u8>,
+        warn: &mut dyn Write,
+        sink: &mut Sink<'_, 'f>,
+    ) -> Result<bool, ReportError> {
+        let opts = self.opts;
+        let dialect = opts.dialect;
+        let Some(i) = self.merge.next_index() else {
+            return Ok(false);
+        };
+        if self.merge.has_left_out() {
+            // A function_graph entry's leaf check looks at the next record of any CPU: the
+            // streams left out by --cpu come back before the first one.
+            let st = &self.fstates[self.merge.info(i).input];
+            let ty = self
+                .merge
+                .head(i)
+                .and_then(|r| st.common.event_type(st.endian, r.data));
+            if ty.is_some() && ty == st.fgraph_entry {
+                self.merge.rejoin(i);
+            }
+        }
+        if !self.lane_on && self.left_out(i, warn)? {
+            return Ok(true);
+        }
+        // The parallel path: a job for the workers.
+        if let Sink::Batch(batch) = sink {
+            if self.step_job(i, batch) {
+                return Ok(true);
+            }
+        }
+        let merge = &mut self.merge;
+        let sinfo = *merge.info(i);
+        let rec = merge.head(i).expect("stream with a head");
+        let fi = sinfo.input;
+        let tail = merge.head_page_tail(i).unwrap_or(rec.data);
+        let st = &mut self.fstates[fi];
+        let h = &self.handles[sinfo.source];
         let id = st.common.event_type(st.endian, rec.data);
         let evx = id.and_then(|id| st.tep.event_index_by_id(id));
         let ev = evx.and_then(|k| st.tep.event_at(k));
 
-        // The parallel path: a job for the workers.
-        if let Sink::Batch(batch) = sink {
-            let pure = match (evx, &ev) {
-                (None, _) => true,
-                (Some(k), Some(e)) => {
-                    let evi = self.infos[fi][k].get_or_init(|| {
-                        make_ev_info(opts, self.plugins_on, &self.raw_res, &self.nohandle_res, e)
-                    });
-                    evi.order_free
-                }
-                _ => false,
-            };
-            if pure {
-                let pid = st.common.pid(st.endian, rec.data);
-                let comm = match ev {
-                    Some(_) => st.comms.lookup(pid),
-                    None => b"",
-                };
-                if comm.len() <= parallel::COMM_MAX
-                    && rec.missed_events == 0
-                    && sinfo.source <= u16::MAX as usize
-                    && fi <= u16::MAX as usize
-                {
-                    let (home, at) = merge.head_home(i).expect("stream with a head");
-                    let home = batch.home(home);
-                    let k = evx.map_or(u32::MAX, |k| k as u32);
-                    batch.push(parallel::Job::record(
-                        home,
-                        at,
-                        &rec,
-                        sinfo.source,
-                        fi,
-                        pid,
-                        k,
-                        comm,
-                    ));
-                    if let (Some(k), false) = (evx, opts.raw) {
-                        let evi = self.infos[fi][k].get().expect("made above");
-                        if let (Some(hd), false) = (&evi.handler, evi.print_raw) {
-                            let ctx = Ctx {
-                                endian: st.endian,
-                                long_size: st.long_size,
-                                syms: st.tep,
-                                dialect,
-                                opts: self.popts,
-                            };
-                            hd.learn_comms(&ctx, &mut st.comms, rec.data);
-                        }
-                    }
-                    merge.consume(i);
-                    return Ok(true);
-                }
-            }
-        }
         let out: &mut Vec<u8> = match sink {
             Sink::Batch(b) => &mut b.pre,
             Sink::Direct => out,
@@ -1657,7 +1623,6 @@ fn print_info<'a>(
     }
 }
 
-/// The per-event decisions, made on the first record of each event type.
 /// What [`Producer::step_job`] does with records of event `id` (see `LANE_*`), entered in
 /// `lanes`: the choice `step` makes for each record of the parallel report.
 #[cold]
@@ -1702,6 +1667,7 @@ fn lane_of(
     lane
 }
 
+/// The per-event decisions, made on the first record of each event type.
 fn make_ev_info(
     opts: &Options,
     plugins_on: bool,
