@@ -52,18 +52,25 @@ pub(crate) fn put(out: &mut Vec<u8>, s: &[u8]) {
 /// load).
 #[inline(always)]
 pub(crate) fn put_word(out: &mut Vec<u8>, w: u64, n: usize) {
-    let n = n.min(8);
+    put_fixed(out, w.to_le_bytes(), n);
+}
+
+/// Appends the first `n` bytes of `bytes` (all `N` stored at once, the rest left beyond
+/// the new length): one wide store instead of a copy of variable length.
+#[inline(always)]
+pub(crate) fn put_fixed<const N: usize>(out: &mut Vec<u8>, bytes: [u8; N], n: usize) {
+    let n = n.min(N);
     let len = out.len();
-    if out.capacity() - len < 8 {
-        out.reserve(8);
+    if out.capacity() - len < N {
+        out.reserve(N);
     }
-    // SAFETY: at least 8 bytes of spare capacity; `len + n <= capacity` and those bytes are
+    // SAFETY: at least N bytes of spare capacity; `len + n <= capacity` and those bytes are
     // initialized by the write.
     unsafe {
         out.as_mut_ptr()
             .add(len)
-            .cast::<u64>()
-            .write_unaligned(w.to_le());
+            .cast::<[u8; N]>()
+            .write_unaligned(bytes);
         out.set_len(len + n);
     }
 }

@@ -748,33 +748,18 @@ impl<'f> CpuStream<'f> {
     /// is `home.bytes()[at..]`, and the home outlives the stream's moving on.
     #[inline]
     pub fn peek_home(&self) -> Option<(RecordHomeRef<'_, 'f>, usize)> {
-        let r = self.cur.as_ref()?;
-        let h = match &self.src {
-            Src::Plain(d) => RecordHomeRef::Map(d),
-            Src::Z { slots, .. } => RecordHomeRef::Chunk(&slots[r.slot as usize].buf),
-        };
-        Some((h, r.at))
+        self.peek_with_home().map(|(_, h, at)| (h, at))
     }
 
     /// The current record with [`CpuStream::peek_home`]'s home and offset, found at once.
     #[inline]
     pub fn peek_with_home(&self) -> Option<(Record<'_>, RecordHomeRef<'_, 'f>, usize)> {
         let r = self.cur.as_ref()?;
-        let (home, bytes): (RecordHomeRef<'_, 'f>, &[u8]) = match &self.src {
-            Src::Plain(d) => (RecordHomeRef::Map(d), d),
-            Src::Z { slots, .. } => {
-                let b = &slots[r.slot as usize].buf;
-                (RecordHomeRef::Chunk(b), &b[..])
-            }
+        let home = match &self.src {
+            Src::Plain(d) => RecordHomeRef::Map(d),
+            Src::Z { slots, .. } => RecordHomeRef::Chunk(&slots[r.slot as usize].buf),
         };
-        let rec = Record {
-            ts: r.ts,
-            cpu: self.cpu,
-            data: &bytes[r.at..r.at + r.len as usize],
-            missed_events: r.missed,
-            offset: r.offset,
-        };
-        Some((rec, home, r.at))
+        Some((self.record(r), home, r.at))
     }
 
     /// The current record.

@@ -2,7 +2,7 @@
 //! event name (tracecmd/trace-read.c `trace_show_data`, `print_event_name`, `time_format`;
 //! libtraceevent `print_event_time`, `data_latency_format`).
 
-use crate::outbuf::{decimal_at, pack16, pad, put};
+use crate::outbuf::{decimal_at, pack16, pad, put, put_fixed};
 use crate::tep::printf::{decimal_into, digits_into, pair_digits};
 
 /// How timestamps are printed (`time_format()` in trace-read.c).
@@ -77,17 +77,7 @@ impl TimeFmt {
 /// Appends the 14 bytes of a [`usecs_column`] value, in one store.
 #[inline(always)]
 fn put_usecs_column(out: &mut Vec<u8>, col: u128) {
-    out.reserve(16);
-    let len = out.len();
-    // SAFETY: the capacity is at least `len + 16`; the 14 bytes the length grows by are
-    // written by the store.
-    unsafe {
-        out.as_mut_ptr()
-            .add(len)
-            .cast::<[u8; 16]>()
-            .write_unaligned(col.to_le_bytes());
-        out.set_len(len + 14);
-    }
+    put_fixed(out, col.to_le_bytes(), 14);
 }
 
 /// ` %5u.%06u:` of `secs < 100000` and `us < 1000000`, as the little-endian value of its 14
@@ -143,26 +133,23 @@ impl Default for TimeColumn {
 impl TimeColumn {
     #[inline]
     pub(crate) fn write(&mut self, fmt: TimeFmt, out: &mut Vec<u8>, ts: u64) {
-        if fmt == TimeFmt::Usecs {
-            let r = ts.wrapping_add(500);
-            // within the kept second the microseconds come from a 32-bit division
-            let mut ns = r.wrapping_sub(self.lo);
-            if ns >= 1_000_000_000 || self.lo == u64::MAX {
-                let secs = r / 1_000_000_000;
-                if secs >= 100_000 {
-                    return fmt.write_column(out, ts);
-                }
-                self.lo = secs * 1_000_000_000;
-                self.head = usecs_head(secs as u32);
-                ns = r - self.lo;
-            }
-            {
-                let us = ns as u32 / 1000;
-                put_usecs_column(out, self.head as u128 | (usecs_tail(us) as u128) << 48);
-                return;
-            }
+        if fmt != TimeFmt::Usecs {
+            return fmt.write_column(out, ts);
         }
-        fmt.write_column(out, ts);
+        let r = ts.wrapping_add(500);
+        // within the kept second the microseconds come from a 32-bit division
+        let mut ns = r.wrapping_sub(self.lo);
+        if ns >= 1_000_000_000 || self.lo == u64::MAX {
+            let secs = r / 1_000_000_000;
+            if secs >= 100_000 {
+                return fmt.write_column(out, ts);
+            }
+            self.lo = secs * 1_000_000_000;
+            self.head = usecs_head(secs as u32);
+            ns = r - self.lo;
+        }
+        let us = ns as u32 / 1000;
+        put_usecs_column(out, self.head as u128 | (usecs_tail(us) as u128) << 48);
     }
 }
 
@@ -356,17 +343,7 @@ impl CommColumns {
         let key = column_key(n, pid, cpu);
         let s = &mut self.slots[pid as u32 as usize % COLUMN_SLOTS];
         if s.key == key && s.comm == comm {
-            out.reserve(48);
-            let len = out.len();
-            // SAFETY: the capacity is at least `len + 48`; the first `s.len` bytes copied are
-            // the column (`s.len <= 34`), which the new length covers.
-            unsafe {
-                out.as_mut_ptr()
-                    .add(len)
-                    .cast::<[u8; 48]>()
-                    .write_unaligned(s.bytes);
-                out.set_len(len + s.len as usize);
-            }
+            put_fixed(out, s.bytes, s.len as usize);
             return;
         }
         let start = out.len();

@@ -111,11 +111,17 @@ fn plain_pointer(out: &mut Vec<u8>, v: u64) {
 /// 0 none, 1 `l`, 2 `ll`); `None` for other lengths, which fail the event.
 #[inline(always)]
 pub(crate) fn ls_cast(val: u64, ls: i32) -> Option<u64> {
+    ls_shift(ls).map(|s| ((val << s) as i64 >> s) as u64)
+}
+
+/// [`ls_cast`] as a shift: the value is sign-extended from its low `64 - shift` bits.
+#[inline(always)]
+pub(crate) fn ls_shift(ls: i32) -> Option<u32> {
     match ls {
-        -2 => Some(val as i8 as i64 as u64),
-        -1 => Some(val as i16 as i64 as u64),
-        0 => Some(val as i32 as i64 as u64),
-        1 | 2 => Some(val),
+        -2 => Some(56),
+        -1 => Some(48),
+        0 => Some(32),
+        1 | 2 => Some(0),
         _ => None,
     }
 }

@@ -190,13 +190,7 @@ impl Spec {
             b'x' => b'x',
             _ => return None,
         };
-        let shift = match self.len {
-            Len::Char => 56,
-            Len::Short => 48,
-            Len::None => 32,
-            Len::Long | Len::LongLong => 0,
-        };
-        Some((conv, shift))
+        Some((conv, self.len.shift()))
     }
 }
 
@@ -222,26 +216,31 @@ pub(crate) fn cprintf_int_spec(out: &mut Vec<u8>, s: &Spec, v: u64) {
     fmt_int(out, s, v);
 }
 
+impl Len {
+    /// 64 less the bits of the C type the modifier names.
+    #[inline(always)]
+    fn shift(self) -> u32 {
+        match self {
+            Len::Char => 56,
+            Len::Short => 48,
+            Len::None => 32,
+            Len::Long | Len::LongLong => 0,
+        }
+    }
+}
+
 /// The argument as the signed C type a length modifier names.
 #[inline(always)]
 fn signed_of(len: Len, raw: u64) -> i64 {
-    match len {
-        Len::Char => raw as i8 as i64,
-        Len::Short => raw as i16 as i64,
-        Len::None => raw as i32 as i64,
-        Len::Long | Len::LongLong => raw as i64,
-    }
+    let s = len.shift();
+    (raw << s) as i64 >> s
 }
 
 /// The argument as the unsigned C type a length modifier names.
 #[inline(always)]
 fn unsigned_of(len: Len, raw: u64) -> u64 {
-    match len {
-        Len::Char => raw as u8 as u64,
-        Len::Short => raw as u16 as u64,
-        Len::None => raw as u32 as u64,
-        Len::Long | Len::LongLong => raw,
-    }
+    let s = len.shift();
+    raw << s >> s
 }
 
 /// [`cprintf`] of a [`precompile`]d `%s` format with its string argument.
