@@ -493,12 +493,19 @@ impl<'f> Merge<'f> {
         self.streams[i].peek_home()
     }
 
-    /// [`Merge::head`] and [`Merge::head_home`] of stream `i` at once.
+    /// [`Merge::head`] and [`Merge::head_home`] of stream `i` at once, with the payload's
+    /// first eight bytes (see [`crate::CpuStream::peek_with_home`]).
     #[inline]
+    #[allow(clippy::type_complexity)]
     pub fn head_with_home(
         &self,
         i: usize,
-    ) -> Option<(Record<'_>, crate::stream::RecordHomeRef<'_, 'f>, usize)> {
+    ) -> Option<(
+        Record<'_>,
+        crate::stream::RecordHomeRef<'_, 'f>,
+        usize,
+        Option<u64>,
+    )> {
         self.streams[i].peek_with_home()
     }
 

@@ -27,7 +27,7 @@ use crate::file::compress::{Chunk, Decoder};
 use crate::file::options::{OptionValue, TimeShift, TsyncSample};
 use crate::file::{BufferData, TraceFile};
 use crate::record::Record;
-use crate::ring_buffer::{PageDecoder, PageFormat, PageState};
+use crate::ring_buffer::{PageDecoder, PageFault, PageFormat};
 
 /// The report options that change timestamps (per input file in trace-cmd).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -259,6 +259,8 @@ struct Rec {
     curr: u32,
     /// Data offset of the page's first data event (kbuffer `first`).
     first: u32,
+    /// The payload's first eight bytes as a little-endian word, when it has eight.
+    head: Option<u64>,
 }
 
 struct ZSlot {
@@ -500,9 +502,13 @@ pub struct CpuStream<'f> {
     page_at: usize,
     page_loaded: bool,
     page_slot: u8,
-    /// Data offset of the current page's first data event, once seen.
-    page_first: Option<u32>,
-    st: PageState,
+    /// The current page's records, decoded when it was loaded, and the next one to take.
+    recs: Vec<Rec>,
+    rec_at: usize,
+    /// Why decoding the current page stopped early, reported once its records are taken.
+    page_fault: Option<PageFault>,
+    /// The page's running timestamp where decoding stopped (`kbuffer_timestamp`).
+    page_end_ts: u64,
     cur: Option<Rec>,
     nxt: Option<Rec>,
     ended: bool,
@@ -563,8 +569,10 @@ impl<'f> CpuStream<'f> {
             page_at: 0,
             page_loaded: false,
             page_slot: 0,
-            page_first: None,
-            st: PageState::default(),
+            recs: Vec::new(),
+            rec_at: 0,
+            page_fault: None,
+            page_end_ts: 0,
             cur: None,
             nxt: None,
             ended: c.size == 0,
@@ -612,12 +620,7 @@ impl<'f> CpuStream<'f> {
             pos: Pos::File(c.offset),
             what: format!("CPU {}: {}", c.cpu, w.message),
         })?;
-        {
-            let page = page_slice(&s.src, s.page_slot, s.page_at, s.page_size);
-            let mut d = PageDecoder::resume(page, s.fmt, s.st);
-            let first = d.next_event();
-            s.first_raw = Some(first.map(|e| e.ts).unwrap_or(d.timestamp()));
-        }
+        s.first_raw = Some(s.recs.first().map_or(s.page_end_ts, |r| r.raw_ts));
         s.fill_next();
         s.cur = s.nxt.take();
         s.fill_next();
@@ -704,7 +707,12 @@ impl<'f> CpuStream<'f> {
     pub fn add_ts_offset(&mut self, delta: i64) {
         self.pipe.add_offset(delta);
         let (p, cpu) = (&self.pipe, self.cpu);
-        for r in [&mut self.cur, &mut self.nxt].into_iter().flatten() {
+        let waiting = self.recs.iter_mut().skip(self.rec_at);
+        for r in [&mut self.cur, &mut self.nxt]
+            .into_iter()
+            .flatten()
+            .chain(waiting)
+        {
             r.ts = p.apply(r.raw_ts, cpu);
         }
     }
@@ -748,18 +756,23 @@ impl<'f> CpuStream<'f> {
     /// is `home.bytes()[at..]`, and the home outlives the stream's moving on.
     #[inline]
     pub fn peek_home(&self) -> Option<(RecordHomeRef<'_, 'f>, usize)> {
-        self.peek_with_home().map(|(_, h, at)| (h, at))
+        self.peek_with_home().map(|(_, h, at, _)| (h, at))
     }
 
-    /// The current record with [`CpuStream::peek_home`]'s home and offset, found at once.
+    /// The current record with [`CpuStream::peek_home`]'s home and offset, found at once,
+    /// and its payload's first eight bytes as a little-endian word (`None` when it is
+    /// shorter), read when its page was decoded.
     #[inline]
-    pub fn peek_with_home(&self) -> Option<(Record<'_>, RecordHomeRef<'_, 'f>, usize)> {
+    #[allow(clippy::type_complexity)]
+    pub fn peek_with_home(
+        &self,
+    ) -> Option<(Record<'_>, RecordHomeRef<'_, 'f>, usize, Option<u64>)> {
         let r = self.cur.as_ref()?;
         let home = match &self.src {
             Src::Plain(d) => RecordHomeRef::Map(d),
             Src::Z { slots, .. } => RecordHomeRef::Chunk(&slots[r.slot as usize].buf),
         };
-        Some((self.record(r), home, r.at))
+        Some((self.record(r), home, r.at, r.head))
     }
 
     /// The current record.
@@ -901,7 +914,7 @@ impl<'f> CpuStream<'f> {
             }
         }
         let page = page_slice(&self.src, self.page_slot, self.page_at, self.page_size);
-        let d = PageDecoder::load(page, self.fmt);
+        let mut d = PageDecoder::load(page, self.fmt);
         if d.size() > self.page_size {
             return Err(Warning::new(
                 LogLevel::Warning,
@@ -909,62 +922,78 @@ impl<'f> CpuStream<'f> {
                 format!("bad page read, with size of {}", d.size() as i32),
             ));
         }
-        self.st = d.state();
+        // The whole page at once: one tight loop over its headers rather than a decoder
+        // resumed for every record the merge takes.
+        self.recs.clear();
+        self.rec_at = 0;
+        let start = self.fmt.data_start();
+        let base = self.base.wrapping_add(self.page_off);
+        let mut first = None;
+        while let Some(ev) = d.next_event() {
+            let i = start + ev.index as usize;
+            let head = page
+                .get(i..i + 8)
+                .filter(|_| ev.len() >= 8)
+                .map(|w| u64::from_le_bytes(w.try_into().expect("eight bytes")));
+            self.recs.push(Rec {
+                ts: self.pipe.apply(ev.ts, self.cpu),
+                raw_ts: ev.ts,
+                at: self.page_at + i,
+                len: ev.len(),
+                slot: self.page_slot,
+                missed: ev.missed,
+                offset: base.wrapping_add(start as u64 + ev.curr as u64),
+                page_at: self.page_at,
+                curr: ev.curr,
+                first: *first.get_or_insert(ev.curr),
+                head,
+            });
+        }
+        self.page_fault = d.fault();
+        self.page_end_ts = d.timestamp();
         self.page_loaded = true;
-        self.page_first = None;
         Ok(())
     }
 
-    /// Decodes the record after `cur` into `nxt`.
+    /// Takes the record after `cur` into `nxt`, loading pages as needed.
+    #[inline]
     fn fill_next(&mut self) {
+        if let Some(r) = self.recs.get(self.rec_at) {
+            self.nxt = Some(*r);
+            self.rec_at += 1;
+            return;
+        }
+        self.next_page();
+    }
+
+    /// [`CpuStream::fill_next`] at the end of a page: the next page with a record, or the end.
+    fn next_page(&mut self) {
         self.nxt = None;
         while !self.ended {
-            if !self.page_loaded {
-                if self.page_off >= self.size {
-                    self.ended = true;
+            if self.page_loaded {
+                if let Some(r) = self.recs.get(self.rec_at) {
+                    self.nxt = Some(*r);
+                    self.rec_at += 1;
                     return;
                 }
-                if let Err(w) = self.load_page() {
-                    self.problems.push(w);
-                    self.ended = true;
-                    return;
+                if let Some(f) = self.page_fault {
+                    self.problems.push(Warning::new(
+                        LogLevel::Warning,
+                        Some(Pos::File(self.base.wrapping_add(self.page_off))),
+                        format!("CPU {} page: {f}", self.cpu),
+                    ));
                 }
+                self.page_loaded = false;
+                self.page_off += self.page_size as u64;
             }
-            let page = page_slice(&self.src, self.page_slot, self.page_at, self.page_size);
-            let mut d = PageDecoder::resume(page, self.fmt, self.st);
-            let ev = d.next_event();
-            self.st = d.state();
-            match ev {
-                Some(ev) => {
-                    let start = self.fmt.data_start();
-                    self.nxt = Some(Rec {
-                        ts: self.pipe.apply(ev.ts, self.cpu),
-                        raw_ts: ev.ts,
-                        at: self.page_at + start + ev.index as usize,
-                        len: ev.len(),
-                        slot: self.page_slot,
-                        missed: ev.missed,
-                        offset: self
-                            .base
-                            .wrapping_add(self.page_off)
-                            .wrapping_add(start as u64 + ev.curr as u64),
-                        page_at: self.page_at,
-                        curr: ev.curr,
-                        first: *self.page_first.get_or_insert(ev.curr),
-                    });
-                    return;
-                }
-                None => {
-                    if let Some(f) = d.fault() {
-                        self.problems.push(Warning::new(
-                            LogLevel::Warning,
-                            Some(Pos::File(self.base.wrapping_add(self.page_off))),
-                            format!("CPU {} page: {f}", self.cpu),
-                        ));
-                    }
-                    self.page_loaded = false;
-                    self.page_off += self.page_size as u64;
-                }
+            if self.page_off >= self.size {
+                self.ended = true;
+                return;
+            }
+            if let Err(w) = self.load_page() {
+                self.problems.push(w);
+                self.ended = true;
+                return;
             }
         }
     }

@@ -1185,15 +1185,12 @@ impl<'f> Producer<'_, '_, 'f, '_> {
         let sinfo = *merge.info(i);
         let fi = sinfo.input;
         let st = &mut self.fstates[fi];
-        let Some((rec, home, at)) = merge.head_with_home(i) else {
+        let Some((rec, home, at, head)) = merge.head_with_home(i) else {
             return false;
         };
         // every kernel's layout: a u16 type at 0 and an int pid at 4, read at once
-        let (id, pid) = match (st.common.usual, rec.data.get(..8)) {
-            (true, Some(w)) => {
-                let w = u64::from_le_bytes(w.try_into().expect("eight bytes"));
-                (w as u16 as i32, (w >> 32) as i32)
-            }
+        let (id, pid) = match (st.common.usual, head) {
+            (true, Some(w)) => (w as u16 as i32, (w >> 32) as i32),
             _ => match st.common.event_type(st.endian, rec.data) {
                 Some(id) => (id, st.common.pid(st.endian, rec.data)),
                 None => return false,
