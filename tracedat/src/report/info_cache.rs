@@ -33,6 +33,9 @@ struct Slot {
     len: u32,
     klen: u16,
     vlen: u16,
+    /// Where the event's hole ([`crate::tep::Hole`]) goes in the text, [`NO_CUT`] if it
+    /// has none.
+    cut: u16,
     /// The text has no NUL and does not end in a newline.
     clean: bool,
     /// In a set's first slot: the way used last.
@@ -47,11 +50,17 @@ impl Slot {
         len: 0,
         klen: 0,
         vlen: 0,
+        cut: NO_CUT,
         clean: false,
         mru: 0,
         bytes: [0; BYTES],
     };
 }
+
+const NO_CUT: u16 = u16::MAX;
+
+/// Appends a record's text for its event's hole ([`crate::tep::Tep::print_hole`]).
+pub(super) type HoleText<'h> = &'h dyn Fn(&mut Vec<u8>);
 
 /// Hits in the current window of an event, or how long it is left out.
 #[derive(Clone, Copy, Default)]
@@ -222,8 +231,9 @@ impl InfoCache {
 
     /// Appends the info text of the record `p` was made for (with its `key`): from the
     /// cache, or made by `render` (which appends it to `out`; `nul_free` when its text can
-    /// hold no NUL). Returns true when the text is known to have no NUL and not to end in a
-    /// newline (the line then needs neither cut).
+    /// hold no NUL). Where the event's key leaves out a hole, `hole` appends the record's
+    /// text for it: the kept text is what surrounds it. Returns true when the text is known
+    /// to have no NUL and not to end in a newline (the line then needs neither cut).
     pub(super) fn print(
         &mut self,
         p: Probe,
@@ -231,6 +241,7 @@ impl InfoCache {
         nul_free: bool,
         out: &mut Vec<u8>,
         render: impl FnOnce(&mut Vec<u8>),
+        hole: Option<HoleText<'_>>,
     ) -> bool {
         let Probe {
             ev,
@@ -248,7 +259,16 @@ impl InfoCache {
                     && s.klen as usize == key.len()
                     && s.bytes[..key.len()] == *key
                 {
-                    out.extend_from_slice(&s.bytes[key.len()..key.len() + s.vlen as usize]);
+                    let text = &s.bytes[key.len()..key.len() + s.vlen as usize];
+                    match hole {
+                        Some(h) if s.cut != NO_CUT => {
+                            let (before, after) = text.split_at(s.cut as usize);
+                            out.extend_from_slice(before);
+                            h(out);
+                            out.extend_from_slice(after);
+                        }
+                        _ => out.extend_from_slice(text),
+                    }
                     let clean = s.clean;
                     set[0].mru = w as u8;
                     self.stats[stat].hit();
@@ -267,9 +287,29 @@ impl InfoCache {
             st.tries = 0;
             st.hits = 0;
         }
+        let end = out.len();
+        let clean = clean(&out[start..], nul_free);
+        // The hole's text, printed after the line for a moment: where it is found once in
+        // the text, the text around it is what every record of this key prints around it.
+        let cut = match hole {
+            Some(h) => {
+                h(out);
+                let (text, alone) = out[start..].split_at(end - start);
+                let found = memchr::memmem::find(text, alone).filter(|&at| {
+                    !alone.is_empty() && memchr::memmem::find(&text[at + 1..], alone).is_none()
+                });
+                let n = alone.len();
+                out.truncate(end);
+                match found {
+                    Some(at) => Some((at, n)),
+                    None => return clean,
+                }
+            }
+            None => None,
+        };
         let text = &out[start..];
-        let clean = clean(text, nul_free);
-        if key.len() + text.len() > BYTES {
+        let hole_len = cut.map_or(0, |c| c.1);
+        if key.len() + text.len() - hole_len > BYTES {
             return clean;
         }
         if self.slots.is_empty() {
@@ -282,10 +322,23 @@ impl InfoCache {
         s.ev = ev;
         s.len = len;
         s.klen = key.len() as u16;
-        s.vlen = text.len() as u16;
         s.clean = clean;
         s.bytes[..key.len()].copy_from_slice(key);
-        s.bytes[key.len()..key.len() + text.len()].copy_from_slice(text);
+        let kept = &mut s.bytes[key.len()..];
+        match cut {
+            Some((at, n)) => {
+                let rest = text.len() - at - n;
+                kept[..at].copy_from_slice(&text[..at]);
+                kept[at..at + rest].copy_from_slice(&text[at + n..]);
+                s.vlen = (text.len() - n) as u16;
+                s.cut = at as u16;
+            }
+            None => {
+                kept[..text.len()].copy_from_slice(text);
+                s.vlen = text.len() as u16;
+                s.cut = NO_CUT;
+            }
+        }
         clean
     }
 }
@@ -312,7 +365,7 @@ mod tests {
         };
         if c.active(file, evx) {
             let p = c.probe(file, evx, key.len() + 8, key);
-            c.print(p, key, false, &mut out, render);
+            c.print(p, key, false, &mut out, render, None);
         } else {
             render(&mut out);
         }
@@ -360,7 +413,7 @@ mod tests {
         ] {
             for _ in 0..2 {
                 let p = c.probe(0, 0, 8, k);
-                let got = c.print(p, k, false, &mut out, |o| o.extend_from_slice(text));
+                let got = c.print(p, k, false, &mut out, |o| o.extend_from_slice(text), None);
                 assert_eq!(got, clean, "{text:?}");
             }
         }
@@ -385,20 +438,57 @@ mod tests {
     }
 
     #[test]
+    fn a_hole_is_printed_anew_between_the_kept_texts() {
+        let mut c = InfoCache::default();
+        let renders = std::cell::Cell::new(0);
+        // (key, hole text, the whole text the record prints)
+        let mut run = |key: &[u8], hole: &str, text: &str| {
+            let mut out = b"line ".to_vec();
+            let p = c.probe(0, 5, 16, key);
+            let h = |o: &mut Vec<u8>| o.extend_from_slice(hole.as_bytes());
+            let render = |o: &mut Vec<u8>| {
+                renders.set(renders.get() + 1);
+                o.extend_from_slice(text.as_bytes())
+            };
+            c.print(p, key, false, &mut out, render, Some(&h));
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(run(b"a", "0x10", "x ptr=0x10 n=1"), "line x ptr=0x10 n=1");
+        // the same key: the kept text around a new hole
+        assert_eq!(run(b"a", "0x20", "x ptr=0x20 n=1"), "line x ptr=0x20 n=1");
+        assert_eq!(
+            run(b"a", "(nil)", "x ptr=(nil) n=1"),
+            "line x ptr=(nil) n=1"
+        );
+        // at either end of the text
+        assert_eq!(run(b"b", "0x1", "0x1 tail"), "line 0x1 tail");
+        assert_eq!(run(b"b", "0x2", "0x2 tail"), "line 0x2 tail");
+        assert_eq!(run(b"c", "0x1", "head 0x1"), "line head 0x1");
+        assert_eq!(run(b"c", "0x3", "head 0x3"), "line head 0x3");
+        assert_eq!(renders.get(), 3);
+        // a hole text found twice could be either: the text is not kept
+        assert_eq!(run(b"d", "0x5", "0x5 and 0x5"), "line 0x5 and 0x5");
+        assert_eq!(run(b"d", "0x5", "0x5 and 0x5"), "line 0x5 and 0x5");
+        assert_eq!(renders.get(), 5);
+    }
+
+    #[test]
     fn the_record_length_is_part_of_the_key() {
         let mut c = InfoCache::default();
         let mut n = 0;
         let mut out = Vec::new();
         let p = c.probe(0, 0, 16, b"k");
-        c.print(p, b"k", false, &mut out, |o| {
+        let a = |o: &mut Vec<u8>| {
             n += 1;
             o.push(b'a')
-        });
+        };
+        c.print(p, b"k", false, &mut out, a, None);
         let p = c.probe(0, 0, 17, b"k");
-        c.print(p, b"k", false, &mut out, |o| {
+        let b = |o: &mut Vec<u8>| {
             n += 1;
             o.push(b'b')
-        });
+        };
+        c.print(p, b"k", false, &mut out, b, None);
         assert_eq!((out.as_slice(), n), (&b"ab"[..], 2));
     }
 

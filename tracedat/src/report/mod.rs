@@ -216,6 +216,21 @@ struct EvInfo {
     reads: Option<PrettyReads>,
 }
 
+impl EvInfo {
+    /// What prints a record's text for the hole its event's key leaves, if it leaves one
+    /// (see [`info_cache::InfoCache::print`]): `tail` holds the record, `len` bytes long.
+    fn hole_text<'x, 'a: 'x>(
+        &self,
+        tep: &'x Tep<'a>,
+        ev: &'x Event<'x, 'a>,
+        tail: &'x [u8],
+        len: usize,
+    ) -> Option<impl Fn(&mut Vec<u8>) + use<'x, 'a>> {
+        let h = self.reads.as_ref()?.hole()?;
+        Some(move |out: &mut Vec<u8>| tep.print_hole(ev, h, tail, len, out))
+    }
+}
+
 /// Everything that belongs to one input file.
 struct FileState<'t, 'a> {
     tep: &'t Tep<'a>,
@@ -1466,11 +1481,18 @@ impl<'f> Producer<'_, '_, 'f, '_> {
                         data: rec.data,
                     };
                     let tf = st.time_fmt_repeat(opts);
-                    clean = self.caches.info.print(probe, key, nul_free, line, |line| {
-                        let (hd, tep) = (evi.handler.as_ref(), st.tep);
+                    let tep = st.tep;
+                    let hole = evi.hole_text(tep, &ev, tail, rec.data.len());
+                    let hole = hole.as_ref().map(|h| h as info_cache::HoleText<'_>);
+                    let render = |line: &mut Vec<u8>| {
+                        let hd = evi.handler.as_ref();
                         let state = &mut st.plugin_state;
                         print_info(tep, &ev, hd, &ctx, state, &prec, tail, line, tf)
-                    });
+                    };
+                    clean = self
+                        .caches
+                        .info
+                        .print(probe, key, nul_free, line, render, hole);
                 } else {
                     let mut pretty = true;
                     match &evi.handler {

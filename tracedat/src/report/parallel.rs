@@ -342,8 +342,12 @@ fn print_job(
                     print_info(f.tep, &ev, hd, &ctx, state, &rec, tail, out, f.time_fmt)
                 };
                 let nul_free = evi.reads.as_ref().is_some_and(|r| r.nul_free());
+                let hole = evi.hole_text(f.tep, &ev, tail, data.len());
+                let hole = hole.as_ref().map(|h| h as info_cache::HoleText<'_>);
                 match keyed {
-                    Some((key, probe)) => clean = cache.print(probe, key, nul_free, out, info),
+                    Some((key, probe)) => {
+                        clean = cache.print(probe, key, nul_free, out, info, hole)
+                    }
                     None => {
                         let at = out.len();
                         info(out);

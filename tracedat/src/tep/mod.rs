@@ -405,6 +405,20 @@ pub struct PrettyReads {
     /// No text printed can hold a NUL: digits, hex, symbol names, flag names and the
     /// format's own text, no `%c` and no string from the record.
     nul_free: bool,
+    /// A bare `%p` of a field no other conversion reads, left out of `ranges`.
+    hole: Option<Hole>,
+}
+
+/// A conversion whose text depends on one field alone and which the rest of the text does
+/// not read: a bare `%p` of a field (kmalloc's `ptr`). Its value rarely repeats when the
+/// rest of the record does (the same call site allocating the same size), so a report can
+/// keep the text around it under the other fields and print this one anew
+/// ([`Tep::print_hole`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hole {
+    step: u32,
+    off: u32,
+    end: u32,
 }
 
 impl PrettyReads {
@@ -413,9 +427,20 @@ impl PrettyReads {
         self.nul_free
     }
 
+    /// The conversion left out of the key, if any.
+    pub fn hole(&self) -> Option<Hole> {
+        self.hole
+    }
+
     /// Adds a field that something printed with the text reads too (a plugin).
     pub fn include(&mut self, off: u32, size: u32) {
-        self.ranges.push((off, off.saturating_add(size)));
+        let end = off.saturating_add(size);
+        self.ranges.push((off, end));
+        if let Some(h) = self.hole.filter(|h| off < h.end && h.off < end) {
+            // read by something else too: a field of the key
+            self.ranges.push((h.off, h.end));
+            self.hole = None;
+        }
         self.normalize();
     }
 
@@ -524,8 +549,32 @@ impl<'t, 'a> Event<'t, 'a> {
             ranges: Vec::new(),
             strs: Vec::new(),
             nul_free: true,
+            hole: None,
         };
-        for st in &c.steps {
+        let holes: Vec<Hole> = (c.steps.iter().enumerate())
+            .filter_map(|(i, st)| {
+                let p = &c.cache[st.conv? as usize];
+                match p.value.as_ref()? {
+                    (
+                        expr::Expr::Field { off, size },
+                        eval::FieldConv::Pointer(eval::Pointer::Plain),
+                    ) if &p.format[..] == b"%p" => Some(Hole {
+                        step: i as u32,
+                        off: *off,
+                        end: off.saturating_add(*size),
+                    }),
+                    _ => None,
+                }
+            })
+            .collect();
+        let hole = match holes[..] {
+            [h] => Some(h),
+            _ => None,
+        };
+        for (i, st) in c.steps.iter().enumerate() {
+            if hole.is_some_and(|h| h.step == i as u32) {
+                continue;
+            }
             r.nul_free &= memchr::memchr(0, &st.lead).is_none();
             let Some(k) = st.conv else { continue };
             let p = &c.cache[k as usize];
@@ -547,6 +596,13 @@ impl<'t, 'a> Event<'t, 'a> {
         }
         // a string that does not end inside the record is printed by the general path
         r.nul_free &= r.strs.is_empty();
+        if let Some(h) = hole {
+            if r.ranges.iter().any(|&(s, e)| s < h.end && h.off < e) {
+                r.ranges.push((h.off, h.end));
+            } else {
+                r.hole = Some(h);
+            }
+        }
         r.normalize();
         Some(r)
     }
@@ -1044,6 +1100,23 @@ impl<'a> Tep<'a> {
             }
         }
         Some(&buf[..n])
+    }
+
+    /// The text of the conversion `h` of [`Event::pretty_reads`] for the record
+    /// `buf[..size]`, as [`Tep::print_pretty_in`] prints it within the whole text.
+    pub fn print_hole(
+        &self,
+        ev: &Event<'_, 'a>,
+        h: Hole,
+        buf: &[u8],
+        size: usize,
+        out: &mut Vec<u8>,
+    ) {
+        let c = ev.compiled();
+        if let Some(k) = c.steps.get(h.step as usize).and_then(|st| st.conv) {
+            self.ctx(c, buf, size)
+                .print_parse(out, &c.cache[k as usize], &c.args, false);
+        }
     }
 
     /// libtraceevent's `pretty_print()` (the info part of a report line without plugin
@@ -1674,6 +1747,75 @@ __print_flags(REC->gfp, \"\", {0x8, \"H\"})\n";
         }
         assert!(tep.event_by_id(22).unwrap().pretty_reads().is_some());
         assert!(tep.event_by_id(23).unwrap().pretty_reads().is_some());
+    }
+
+    #[test]
+    fn a_bare_pointer_of_a_field_nothing_else_reads_is_a_hole() {
+        let fmt = |id: u32, print: &str| {
+            format!(
+                "name: e{id}\nID: {id}\nformat:\n\
+                 \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+                 \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\
+                 \tfield:unsigned long site;\toffset:8;\tsize:8;\tsigned:0;\n\
+                 \tfield:const void * ptr;\toffset:16;\tsize:8;\tsigned:0;\n\
+                 \tfield:unsigned int n;\toffset:24;\tsize:4;\tsigned:0;\n\n\
+                 print fmt: {print}\n"
+            )
+            .into_bytes()
+        };
+        let cases = [
+            // kmalloc's shape: the hole, and the fields around it in the key
+            (
+                30,
+                r#""site=%pS ptr=%p n=%u", (void *)REC->site, REC->ptr, REC->n"#,
+                Some(16),
+            ),
+            // read by another conversion too
+            (31, r#""ptr=%p raw=%lx", REC->ptr, REC->ptr"#, None),
+            // two bare pointers: none is a hole
+            (32, r#""a=%p b=%p", REC->site, REC->ptr"#, None),
+            // not a field alone, not a bare `%p`
+            (33, r#""p=%p", REC->ptr + 1"#, None),
+            (34, r#""p=%pS", REC->ptr"#, None),
+        ];
+        let texts: Vec<Vec<u8>> = cases.iter().map(|(id, p, _)| fmt(*id, p)).collect();
+        let mut tep = Tep::new(Endian::Little, 8, Dialect::V3_3);
+        for t in &texts {
+            tep.add_event_format("sys", t).unwrap();
+        }
+        for (id, print, want) in cases {
+            let ev = tep.event_by_id(id as i32).unwrap();
+            let r = ev.pretty_reads().unwrap();
+            assert_eq!(r.hole().map(|h| h.off), want, "{print}");
+            // the key's fields never hold the hole's
+            if let Some(h) = r.hole() {
+                assert!(r.ranges.iter().all(|&(s, e)| e <= h.off || h.end <= s));
+                assert_eq!(r.ranges, [(8, 16), (24, 28)]);
+                // a plugin reading the field puts it back in the key
+                let mut with = r.clone();
+                with.include(16, 8);
+                assert_eq!((with.hole(), &with.ranges[..]), (None, &[(8, 28)][..]));
+            }
+        }
+        // the hole's text is what the whole text holds for it
+        let ev = tep.event_by_id(30).unwrap();
+        let h = ev.pretty_reads().unwrap().hole().unwrap();
+        for ptr in [0u64, 0xffff_8881_004f_4c30] {
+            let mut rec = vec![30u8, 0, 0, 0, 1, 0, 0, 0];
+            rec.extend_from_slice(&0xffff_ffff_8100_0010u64.to_le_bytes());
+            rec.extend_from_slice(&ptr.to_le_bytes());
+            rec.extend_from_slice(&7u32.to_le_bytes());
+            let (mut whole, mut alone) = (Vec::new(), Vec::new());
+            tep.print_pretty(&ev, &rec, &mut whole);
+            tep.print_hole(&ev, h, &rec, rec.len(), &mut alone);
+            let want = format!(" ptr={} n=7", String::from_utf8_lossy(&alone));
+            let whole = String::from_utf8_lossy(&whole);
+            assert!(
+                whole.starts_with("site=") && whole.ends_with(&want),
+                "{whole}"
+            );
+            assert!(alone == b"(nil)" || alone == b"0xffff8881004f4c30");
+        }
     }
 
     #[test]
