@@ -188,25 +188,48 @@ pub(crate) fn pack16(s: &[u8]) -> u128 {
 /// `%x`/`%X` of `m`: its hexadecimal digits appended in place (as [`push_decimal`]).
 #[inline]
 pub(crate) fn push_hex(out: &mut Vec<u8>, m: u64, upper: bool) {
-    let table: &[u8; 16] = if upper {
-        b"0123456789ABCDEF"
-    } else {
-        b"0123456789abcdef"
-    };
-    let n = ((67 - m.leading_zeros() as usize) / 4).max(1);
+    let n = hex_len(m);
     out.reserve(16);
     let len = out.len();
-    // SAFETY: the capacity is at least `len + 16 >= len + n`; every byte of
-    // `len..len + n` is written below before the length covers it.
+    // the digits first, then zeros
+    let b = (hex16(m, upper) >> (8 * (16 - n))).to_le_bytes();
+    // SAFETY: the capacity is at least `len + 16`; the 16 bytes are written before the
+    // length covers the first `n` of them.
     unsafe {
-        let dst = out.as_mut_ptr().add(len);
-        let mut m = m;
-        for i in (0..n).rev() {
-            *dst.add(i) = table[(m & 15) as usize];
-            m >>= 4;
-        }
+        std::ptr::copy_nonoverlapping(b.as_ptr(), out.as_mut_ptr().add(len), 16);
         out.set_len(len + n);
     }
+}
+
+/// How many hex digits `m` has (one for zero).
+#[inline]
+pub(crate) fn hex_len(m: u64) -> usize {
+    ((67 - m.leading_zeros() as usize) / 4).max(1)
+}
+
+/// The 16 hex digits of `m`, zero-padded, as the bytes of a little-endian `u128` (the first
+/// digit in its lowest byte). Every nibble at once: numbers are most of a report's hex
+/// (pointers, pfns, syscall arguments), and a digit per step waited on the one before.
+#[inline]
+pub(crate) fn hex16(m: u64, upper: bool) -> u128 {
+    // a nibble per byte, the least significant nibble in the lowest byte
+    fn spread(x: u32) -> u64 {
+        let x = x as u64;
+        let x = (x | x << 16) & 0x0000_ffff_0000_ffff;
+        let x = (x | x << 8) & 0x00ff_00ff_00ff_00ff;
+        (x | x << 4) & 0x0f0f_0f0f_0f0f_0f0f
+    }
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let letter = if upper { 7 } else { 0x27 };
+    let ascii = |v: u64| {
+        // 1 in each byte holding 10 or more
+        let big = ((v + 6 * ONES) >> 4) & ONES;
+        v + 0x30 * ONES + big * letter
+    };
+    // the most significant digit first in memory: the low half's bytes reversed come last
+    let lo = ascii(spread(m as u32)).swap_bytes();
+    let hi = ascii(spread((m >> 32) as u32)).swap_bytes();
+    hi as u128 | (lo as u128) << 64
 }
 
 /// Where the first NUL in `s` is. The strings of a record (names, comms) are short: their

@@ -98,7 +98,7 @@ pub(crate) fn pointer_printer(format: &[u8]) -> (Pointer, &[u8]) {
 
 /// A plain `%p`: `(nil)` or `0x` and the hex digits.
 #[inline(always)]
-fn plain_pointer(out: &mut Vec<u8>, v: u64) {
+pub(crate) fn plain_pointer(out: &mut Vec<u8>, v: u64) {
     if v == 0 {
         out.extend_from_slice(b"(nil)");
     } else {
@@ -480,7 +480,7 @@ impl<'t, 'a, 'd> Ctx<'t, 'a, 'd> {
 
     /// An operand: leaves here (most operands are), the rest by a call.
     #[inline(always)]
-    fn operand(&self, e: &Expr) -> u64 {
+    pub(crate) fn operand(&self, e: &Expr) -> u64 {
         match e {
             Expr::Const(v) => *v,
             Expr::Field { off, size } => {

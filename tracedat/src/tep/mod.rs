@@ -1112,11 +1112,13 @@ impl<'a> Tep<'a> {
         size: usize,
         out: &mut Vec<u8>,
     ) {
+        // what print_parse does for a bare `%p` of a field, without finding that out again
         let c = ev.compiled();
-        if let Some(k) = c.steps.get(h.step as usize).and_then(|st| st.conv) {
-            self.ctx(c, buf, size)
-                .print_parse(out, &c.cache[k as usize], &c.args, false);
-        }
+        let field = expr::Expr::Field {
+            off: h.off,
+            size: h.end - h.off,
+        };
+        eval::plain_pointer(out, self.ctx(c, buf, size).operand(&field));
     }
 
     /// libtraceevent's `pretty_print()` (the info part of a report line without plugin

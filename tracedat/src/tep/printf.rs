@@ -419,19 +419,10 @@ pub(crate) fn digits_into(buf: &mut [u8; 24], mut m: u64, base: u64, upper: bool
     match base {
         10 => return decimal_into(buf, m),
         16 => {
-            let table: &[u8; 16] = if upper {
-                b"0123456789ABCDEF"
-            } else {
-                b"0123456789abcdef"
-            };
-            loop {
-                i -= 1;
-                buf[i] = table[(m & 15) as usize];
-                m >>= 4;
-                if m == 0 {
-                    break;
-                }
-            }
+            let n = crate::outbuf::hex_len(m);
+            i -= n;
+            let b = crate::outbuf::hex16(m, upper).to_le_bytes();
+            buf[i..].copy_from_slice(&b[16 - n..]);
         }
         _ => loop {
             i -= 1;
@@ -546,6 +537,16 @@ mod tests {
             let mut out = b"0x".to_vec();
             push_hex(&mut out, v, false);
             assert_eq!(out, format!("0x{v:x}").as_bytes());
+            for upper in [false, true] {
+                let mut b = [0u8; 24];
+                let at = digits_into(&mut b, v, 16, upper);
+                let want = if upper {
+                    format!("{v:X}")
+                } else {
+                    format!("{v:x}")
+                };
+                assert_eq!(&b[at..], want.as_bytes());
+            }
             out.clear();
             push_hex(&mut out, v, true);
             assert_eq!(out, format!("{v:X}").as_bytes());
