@@ -177,6 +177,7 @@ impl InfoCache {
     /// ([`InfoCache::probe`]). `None` where the text is printed without the cache: the event
     /// is left out for now ([`InfoCache::active`]), or the text may depend on other bytes.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     pub(super) fn key<'k, 'a>(
         &mut self,
         file: u32,
