@@ -23,7 +23,6 @@
 
 use std::collections::BTreeMap;
 use std::io;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Mutex, OnceLock};
 
@@ -404,8 +403,6 @@ where
     let batch = batch.max(1);
     let depth = threads * 2;
     o.flush()?;
-    // Batches sent to the printing threads and not yet taken.
-    let queued = AtomicUsize::new(0);
     let (work_tx, work_rx) = sync_channel::<Batch<'f>>(depth);
     // Room for every batch that can be out, so that printing threads never wait for the
     // producer to collect what they printed.
@@ -415,7 +412,6 @@ where
     let spare_rx = Mutex::new(spare_rx);
     let (batch_tx, batch_rx) = sync_channel::<Batch<'f>>(depth + threads);
     std::thread::scope(|s| {
-        let queued = &queued;
         // The producer prints too (when the others are behind): one thread fewer.
         for _ in 1..threads {
             let done_tx = done_tx.clone();
@@ -428,7 +424,6 @@ where
                 loop {
                     let next = work_rx.lock().map(|rx| rx.recv());
                     let Ok(Ok(b)) = next else { break };
-                    queued.fetch_sub(1, Ordering::Relaxed);
                     let mut out = take_spare(spare_rx);
                     print_batch(sh, &b, &mut out, &mut state, &mut caches);
                     let seq = b.seq;
@@ -461,26 +456,6 @@ where
                 if w.written.is_err() {
                     break;
                 }
-                if queued.load(Ordering::Relaxed) >= depth {
-                    // The printing threads have all they can take: the next records are
-                    // printed here as the one-thread report prints them, without jobs.
-                    let mut out = take_spare(spare_rx);
-                    let mut more = true;
-                    for _ in 0..batch {
-                        if !step_on(&mut p, &mut out, &mut Sink::Direct, &mut result) {
-                            more = false;
-                            break;
-                        }
-                    }
-                    if !out.is_empty() {
-                        w.add(seq, out);
-                        seq += 1;
-                    }
-                    if !more {
-                        break;
-                    }
-                    continue;
-                }
                 let mut b = match batch_rx.try_recv() {
                     Ok(mut b) => {
                         b.seq = seq;
@@ -507,14 +482,12 @@ where
                 }
                 if !b.jobs.is_empty() {
                     seq += 1;
-                    queued.fetch_add(1, Ordering::Relaxed);
                     match work_tx.try_send(b) {
                         Ok(()) => {}
                         // The printing threads are behind: print this batch here rather
                         // than wait. On few CPUs this keeps every CPU busy without a thread
                         // more than there are CPUs, and the batch is still in this cache.
                         Err(TrySendError::Full(b)) => {
-                            queued.fetch_sub(1, Ordering::Relaxed);
                             let mut out = take_spare(spare_rx);
                             print_batch(sh, &b, &mut out, &mut state, &mut p.caches);
                             let k = b.seq;
