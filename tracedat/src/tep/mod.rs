@@ -1717,30 +1717,34 @@ __print_flags(REC->gfp, \"\", {0x8, \"H\"})\n";
         !cx.crash.get()
     }
 
-    #[test]
-    fn nul_free_events_print_no_char_conversion_and_no_record_string() {
-        let fmt = |id: u32, print: &str| {
-            format!(
+    /// A little-endian 64-bit printer of events `(id, print format)`, each with the common
+    /// type and pid, then `fields` (format lines). The texts are leaked: tests only.
+    fn tep_of<'c>(fields: &str, events: impl Iterator<Item = (u32, &'c str)>) -> Tep<'static> {
+        let mut tep = Tep::new(Endian::Little, 8, Dialect::V3_3);
+        for (id, print) in events {
+            let text = format!(
                 "name: e{id}\nID: {id}\nformat:\n\
                  \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
                  \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\
-                 \tfield:unsigned int v;\toffset:8;\tsize:4;\tsigned:0;\n\
-                 \tfield:__data_loc char[] s;\toffset:12;\tsize:4;\tsigned:0;\n\n\
-                 print fmt: {print}\n"
-            )
-            .into_bytes()
-        };
+                 {fields}\nprint fmt: {print}\n"
+            );
+            let text: &'static [u8] = Box::leak(text.into_bytes().into_boxed_slice());
+            tep.add_event_format("sys", text).unwrap();
+        }
+        tep
+    }
+
+    #[test]
+    fn nul_free_events_print_no_char_conversion_and_no_record_string() {
+        let fields = "\tfield:unsigned int v;\toffset:8;\tsize:4;\tsigned:0;\n\
+                      \tfield:__data_loc char[] s;\toffset:12;\tsize:4;\tsigned:0;\n";
         let cases = [
             (20, r#""v=%u x=%x o=%o", REC->v, REC->v, REC->v"#, true),
             (21, r#""v=%c", REC->v"#, false),
             (22, r#""s=%s", __get_str(s)"#, false),
             (23, r#""f=%s", __print_symbolic(REC->v, {0, "Z"})"#, true),
         ];
-        let texts: Vec<Vec<u8>> = cases.iter().map(|(id, p, _)| fmt(*id, p)).collect();
-        let mut tep = Tep::new(Endian::Little, 8, Dialect::V3_3);
-        for t in &texts {
-            tep.add_event_format("sys", t).unwrap();
-        }
+        let tep = tep_of(fields, cases.iter().map(|&(id, p, _)| (id, p)));
         for (id, print, want) in cases {
             let ev = tep.event_by_id(id as i32).unwrap();
             // an event left to the general path (`%c` is) is never said NUL-free either
@@ -1753,18 +1757,9 @@ __print_flags(REC->gfp, \"\", {0x8, \"H\"})\n";
 
     #[test]
     fn a_bare_pointer_of_a_field_nothing_else_reads_is_a_hole() {
-        let fmt = |id: u32, print: &str| {
-            format!(
-                "name: e{id}\nID: {id}\nformat:\n\
-                 \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
-                 \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\
-                 \tfield:unsigned long site;\toffset:8;\tsize:8;\tsigned:0;\n\
-                 \tfield:const void * ptr;\toffset:16;\tsize:8;\tsigned:0;\n\
-                 \tfield:unsigned int n;\toffset:24;\tsize:4;\tsigned:0;\n\n\
-                 print fmt: {print}\n"
-            )
-            .into_bytes()
-        };
+        let fields = "\tfield:unsigned long site;\toffset:8;\tsize:8;\tsigned:0;\n\
+                      \tfield:const void * ptr;\toffset:16;\tsize:8;\tsigned:0;\n\
+                      \tfield:unsigned int n;\toffset:24;\tsize:4;\tsigned:0;\n";
         let cases = [
             // kmalloc's shape: the hole, and the fields around it in the key
             (
@@ -1780,11 +1775,7 @@ __print_flags(REC->gfp, \"\", {0x8, \"H\"})\n";
             (33, r#""p=%p", REC->ptr + 1"#, None),
             (34, r#""p=%pS", REC->ptr"#, None),
         ];
-        let texts: Vec<Vec<u8>> = cases.iter().map(|(id, p, _)| fmt(*id, p)).collect();
-        let mut tep = Tep::new(Endian::Little, 8, Dialect::V3_3);
-        for t in &texts {
-            tep.add_event_format("sys", t).unwrap();
-        }
+        let tep = tep_of(fields, cases.iter().map(|&(id, p, _)| (id, p)));
         for (id, print, want) in cases {
             let ev = tep.event_by_id(id as i32).unwrap();
             let r = ev.pretty_reads().unwrap();
