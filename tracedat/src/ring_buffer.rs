@@ -242,16 +242,6 @@ impl RawEvent {
     }
 }
 
-/// Where a [`PageDecoder`] is, without the page borrow (see [`PageDecoder::resume`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct PageState {
-    size: u32,
-    next: u32,
-    ts: u64,
-    lost: i64,
-    fault: Option<PageFault>,
-}
-
 /// A decoder over one page, the kbuffer equivalent. Create with [`PageDecoder::load`], then
 /// call [`PageDecoder::next_event`] until it returns `None`.
 #[derive(Clone, Debug)]
@@ -313,33 +303,6 @@ impl<'p> PageDecoder<'p> {
             0
         };
         d
-    }
-
-    /// The decoding position, to resume later over the same page bytes.
-    #[inline]
-    pub fn state(&self) -> PageState {
-        PageState {
-            size: self.size,
-            next: self.next,
-            ts: self.ts,
-            lost: self.lost,
-            fault: self.fault,
-        }
-    }
-
-    /// Continues decoding `page` from a saved [`PageState`] (the page must be the same bytes).
-    #[inline]
-    pub fn resume(page: &'p [u8], fmt: PageFormat, st: PageState) -> PageDecoder<'p> {
-        PageDecoder {
-            page,
-            fmt,
-            start: fmt.data_start() as u32,
-            size: st.size,
-            next: st.next,
-            ts: st.ts,
-            lost: st.lost,
-            fault: st.fault,
-        }
     }
 
     /// Data size from the commit word (`kbuffer_subbuffer_size`).

@@ -971,11 +971,6 @@ impl<'f> CpuStream<'f> {
         self.nxt = None;
         while !self.ended {
             if self.page_loaded {
-                if let Some(r) = self.recs.get(self.rec_at) {
-                    self.nxt = Some(*r);
-                    self.rec_at += 1;
-                    return;
-                }
                 if let Some(f) = self.page_fault {
                     self.problems.push(Warning::new(
                         LogLevel::Warning,
@@ -993,6 +988,11 @@ impl<'f> CpuStream<'f> {
             if let Err(w) = self.load_page() {
                 self.problems.push(w);
                 self.ended = true;
+                return;
+            }
+            if let Some(r) = self.recs.first() {
+                self.nxt = Some(*r);
+                self.rec_at = 1;
                 return;
             }
         }
