@@ -81,3 +81,41 @@ pub fn exercise(data: &[u8]) -> Seen {
     }
     seen
 }
+
+/// Reads `data` as a KALLSYMS text twice, borrowed and as a compressed section's buffer holds
+/// it (after its size, cut at a NUL), and looks up the address each line starts with, its
+/// neighbours and the symbols in map order in both. Returns how many lookups found a symbol.
+pub fn exercise_kallsyms(data: &[u8]) -> usize {
+    use crate::tep::{SymbolTable, Tep};
+    use std::borrow::Cow;
+    let tep = |table| {
+        let mut t = Tep::new(crate::Endian::Little, 8, crate::Dialect::default());
+        t.set_symbol_table(table);
+        t
+    };
+    let lazy = tep(SymbolTable::new(data));
+    let mut buf = (data.len() as u32).to_le_bytes().to_vec();
+    buf.extend_from_slice(data);
+    buf.extend_from_slice(b"\0\xff");
+    let now = tep(SymbolTable::parse_now(
+        Cow::Owned(buf),
+        4..4 + data.len() + 2,
+    ));
+    let starts = data.split(|&b| b == b'\n').take(1000).filter_map(|l| {
+        let n = l
+            .iter()
+            .take(16)
+            .take_while(|b| b.is_ascii_hexdigit())
+            .count();
+        u64::from_str_radix(std::str::from_utf8(&l[..n]).ok()?, 16).ok()
+    });
+    let mut found = 0;
+    for a in starts.flat_map(|a| [a.wrapping_sub(1), a, a.wrapping_add(1)]) {
+        let one = lazy.find_function_info(a);
+        assert_eq!(one, now.find_function_info(a), "lookup of {a:#x}");
+        assert_eq!(lazy.find_function_module(a), now.find_function_module(a));
+        found += one.is_some() as usize;
+    }
+    assert!(lazy.symbols().eq(now.symbols()), "symbols in map order");
+    found
+}

@@ -1,10 +1,11 @@
 //! Corrupt input never panics or hangs: every real file truncated at many offsets and with
-//! bytes flipped, read through every entry point (`tracedat::fuzzing::exercise`).
+//! bytes flipped, read through every entry point (`tracedat::fuzzing::exercise`), and real
+//! kallsyms texts cut and damaged, parsed and looked up (`tracedat::fuzzing::exercise_kallsyms`).
 
 mod common;
 
 use common::*;
-use tracedat::fuzzing::exercise;
+use tracedat::fuzzing::{exercise, exercise_kallsyms};
 
 /// A small deterministic PRNG (xorshift64*), so failures reproduce.
 struct Rng(u64);
@@ -174,4 +175,53 @@ fn time_per_file() {
             p.display()
         );
     }
+}
+
+#[test]
+fn damaged_kallsyms_do_not_panic() {
+    let mut texts = Vec::new();
+    for p in real_files() {
+        let data = std::fs::read(&p).unwrap();
+        let Ok(f) = tracedat::TraceFile::parse(&data) else {
+            continue;
+        };
+        if let Ok(t) = f.kallsyms() {
+            // the layouts differ by kernel and word size, not by file: one of each length
+            if !t.is_empty() && !texts.iter().any(|(_, u): &(_, Vec<u8>)| u.len() == t.len()) {
+                texts.push((p.clone(), t.to_vec()));
+            }
+        }
+    }
+    if texts.is_empty() {
+        skip("no real trace files with kallsyms found (../shared/fixtures)");
+        return;
+    }
+    let mut rng = Rng(0x05ee_d4b5);
+    let mut runs = 0;
+    for (p, text) in &texts {
+        // the whole text: parsed alike both ways, and its symbols found
+        assert!(exercise_kallsyms(text) > 0, "{}", p.display());
+        for _ in 0..60 {
+            // a piece of it, cut anywhere, with bytes changed to what the parse looks at
+            let from = rng.below(text.len());
+            let to = (from + rng.below(8192) + 1).min(text.len());
+            let mut piece = text[from..to].to_vec();
+            for _ in 0..rng.below(8) {
+                let at = rng.below(piece.len());
+                piece[at] = match rng.below(8) {
+                    0 => b'\n',
+                    1 => b'\t',
+                    2 => b' ',
+                    3 => 0,
+                    4 => b'[',
+                    5 => 0x80 | rng.below(0x80) as u8,
+                    6 => b"0123456789abcdefxX-+$Aa"[rng.below(23)],
+                    _ => rng.next() as u8,
+                };
+            }
+            exercise_kallsyms(&piece);
+            runs += 1;
+        }
+    }
+    eprintln!("{runs} damaged pieces of {} kallsyms texts", texts.len());
 }

@@ -30,6 +30,7 @@ pub mod options;
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
@@ -1141,12 +1142,12 @@ impl<'a> TraceFile<'a> {
         }
     }
 
-    /// Calls `f` with the `/proc/kallsyms` text without keeping an inflated copy: for a
-    /// compressed file the section is inflated into a buffer that is freed when `f` returns
-    /// (unless [`File::kallsyms`] already cached it). The text is the largest piece of
-    /// metadata (several MB), and a reader that copies out what it needs saves holding it
-    /// for the whole report.
-    pub fn with_kallsyms<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
+    /// The `/proc/kallsyms` text for a reader that keeps it: the buffer that holds it and
+    /// where it is in that buffer. For a compressed file the section is inflated into a
+    /// buffer of the caller's (unless [`File::kallsyms`] already cached it), which is not
+    /// cached here: the text is the largest piece of metadata (several MB), and one copy of
+    /// it is enough.
+    pub fn kallsyms_buf(&self) -> Result<(Cow<'_, [u8]>, Range<usize>)> {
         let p = Piece::Kallsyms;
         if let PieceLoc::Compressed {
             section,
@@ -1164,10 +1165,14 @@ impl<'a> TraceFile<'a> {
                     &format!("section {} ({})", p.id(), id_name(p.id())),
                 )?;
                 let mut c = Cursor::new(&buf, 0, self.header.endian, Origin::Section(*section));
-                return Ok(f(metadata::sized32(&mut c, "kallsyms")?));
+                let text = metadata::sized32(&mut c, "kallsyms")?;
+                let start = text.as_ptr() as usize - buf.as_ptr() as usize;
+                let range = start..start + text.len();
+                return Ok((Cow::Owned(buf), range));
             }
         }
-        Ok(f(self.kallsyms()?))
+        let text = self.kallsyms()?;
+        Ok((Cow::Borrowed(text), 0..text.len()))
     }
 
     /// `printk_formats` text.

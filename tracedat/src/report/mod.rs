@@ -289,13 +289,9 @@ fn build_tep<'a>(
     let (symbols, formats) = std::thread::scope(|s| {
         let symbols = s.spawn(move || {
             if warm {
-                // parsed now, the inflated text is freed at once: it is the largest piece
-                // of the peak memory otherwise
-                f.with_kallsyms(|text| {
-                    let t = crate::tep::SymbolTable::parse_now(text);
-                    t.warm();
-                    t
-                })
+                // one copy of the text, inflated for the table and kept by it
+                f.kallsyms_buf()
+                    .map(|(buf, range)| crate::tep::SymbolTable::parse_now(buf, range))
             } else {
                 f.kallsyms().map(crate::tep::SymbolTable::new)
             }

@@ -12,15 +12,19 @@
 //! 0, so addresses past the last symbol only match it exactly). Aliases at one address
 //! therefore resolve to the same name libtraceevent picks.
 //!
-//! The table is compact because a trace.dat's kallsyms has 100k+ symbols: each symbol is an
-//! address and the offsets of its name and module in one string arena (24 bytes a symbol
-//! instead of an owned name). The arena holds only the names and modules (a run of symbols of
-//! one module shares one copy), about half of the KALLSYMS text, so the text itself need not
-//! stay in memory once parsed. Names that are not valid UTF-8 (never seen in practice, but
-//! the text is untrusted) are converted lossily into a side list.
+//! A trace.dat's kallsyms has 100k+ lines (several MB) and a report looks up a few thousand
+//! of them, on start-up's critical path: the table keeps the text and indexes it. The parse
+//! reads only what orders and filters a symbol (its address, type letter and the first byte
+//! of its name) and records where its line starts; a lookup scans the name and module of the
+//! line it lands on. Lines are found 64 bytes at a time (a bit per newline), and
+//! `/proc/kallsyms` is in address order but for a few lines, so the order is usually found
+//! without a sort. Names and modules are slices of the text, which is validated as UTF-8
+//! once; the rare name or module that is not valid UTF-8 where it is (a module cut inside a
+//! character, or bytes that are not UTF-8) is converted lossily into a side list.
 
 use std::borrow::Cow;
 use std::cell::Cell;
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
@@ -49,7 +53,7 @@ const FIND_CACHE: usize = 256;
 
 /// A lookup remembered: the table's generation, the address, and what was found (the
 /// symbol and the next address), so that a hit reads none of the table's arrays (random
-/// places in megabytes of them).
+/// places in megabytes of them) and scans no line.
 #[derive(Clone, Copy)]
 struct Cached {
     generation: u64,
@@ -69,9 +73,9 @@ thread_local! {
     };
 }
 
-/// Where a name is: bytes `off..off + len` of the arena, or (when `len` is `OWNED`) entry
+/// Where a name is: bytes `off..off + len` of the text, or (when `len` is `OWNED`) entry
 /// `off` of the side list of lossily converted names.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Span {
     off: u32,
     len: u32,
@@ -83,39 +87,185 @@ const NO_MODULE: Span = Span {
     len: OWNED - 1,
 };
 
-#[derive(Clone, Copy)]
+/// A symbol as a lookup reads it from its line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Entry {
     addr: u64,
     name: Span,
     module: Span,
 }
 
-#[derive(Default)]
-struct Parsed {
-    /// In registration (file) order.
-    entries: Vec<Entry>,
-    /// The names and modules.
-    arena: String,
+/// The KALLSYMS text: a `str` when it is valid UTF-8 as a whole, so that names are sliced
+/// from it without a validation each.
+enum Text<'a> {
+    Str(Cow<'a, str>),
+    Bytes(Cow<'a, [u8]>),
+}
+
+impl<'a> Text<'a> {
+    /// The text of `buf[range]` (cut at its first NUL: the section is read into a
+    /// NUL-terminated buffer), and the range, which is `range` or shorter. Bytes of an owned
+    /// buffer before the range are overwritten rather than the text moved (it is megabytes).
+    fn new(buf: Cow<'a, [u8]>, range: Range<usize>) -> (Self, Range<usize>) {
+        let range = range.start.min(buf.len())..range.end.min(buf.len());
+        let mut end = match memchr::memchr(0, &buf[range.clone()]) {
+            Some(z) => range.start + z,
+            None => range.end,
+        };
+        // line starts are u32: a longer text (not a real kallsyms) is read up to 4 GiB
+        end = end.min(u32::MAX as usize - 1).max(range.start);
+        let text = match buf {
+            Cow::Borrowed(b) => {
+                let b = &b[range.start..end];
+                let text = match std::str::from_utf8(b) {
+                    Ok(s) => Text::Str(Cow::Borrowed(s)),
+                    Err(_) => Text::Bytes(Cow::Borrowed(b)),
+                };
+                return (text, 0..b.len());
+            }
+            Cow::Owned(mut v) => {
+                v.truncate(end);
+                v[..range.start].fill(b' ');
+                match String::from_utf8(v) {
+                    Ok(s) => Text::Str(Cow::Owned(s)),
+                    Err(e) => Text::Bytes(Cow::Owned(e.into_bytes())),
+                }
+            }
+        };
+        (text, range.start..end)
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Text::Str(s) => s.as_bytes(),
+            Text::Bytes(b) => b,
+        }
+    }
+
+    /// `r` as a `str`, if it is one there.
+    fn get(&self, r: Range<usize>) -> Option<&str> {
+        match self {
+            Text::Str(s) => s.get(r),
+            Text::Bytes(b) => std::str::from_utf8(b.get(r)?).ok(),
+        }
+    }
+}
+
+/// The parsed table.
+struct Table<'a> {
+    text: Text<'a>,
+    /// Where the text's lines are in `text`.
+    range: Range<usize>,
+    /// Where the symbols' lines start, in `func_map` order.
+    lines: Vec<u32>,
+    /// Their addresses, and one more, 0, for the entry after the last: the bisection reads
+    /// only this dense array.
+    addrs: Vec<u64>,
+    /// The symbols of lines whose name or module is not valid UTF-8 where it is, by line
+    /// start, and the lossily converted names they point to.
+    lossy: Vec<(u32, Entry)>,
     owned: Vec<Box<str>>,
+    /// Unique to this table: keys the lookup cache.
+    generation: u64,
 }
 
-/// The text being parsed.
-#[derive(Clone, Copy)]
-struct Source<'t> {
-    /// The text when it is valid UTF-8 as a whole: names are sliced from it without a
-    /// per-name validation.
-    text: Option<&'t str>,
-    raw: &'t [u8],
-}
+impl<'a> Table<'a> {
+    fn build(buf: Cow<'a, [u8]>, range: Range<usize>) -> Self {
+        static GENERATION: AtomicU64 = AtomicU64::new(1);
+        let (text, range) = Text::new(buf, range);
+        let mut t = Table {
+            text,
+            range: range.clone(),
+            lines: Vec::with_capacity(range.len() / 40),
+            addrs: Vec::with_capacity(range.len() / 40 + 1),
+            lossy: Vec::new(),
+            owned: Vec::new(),
+            generation: GENERATION.fetch_add(1, Ordering::Relaxed),
+        };
+        let mut sorted = true;
+        let mut prev = 0u64;
+        let (lines, addrs) = (&mut t.lines, &mut t.addrs);
+        let (lossy, owned) = (&mut t.lossy, &mut t.owned);
+        let text = &t.text;
+        for_each_line(text.bytes(), range.clone(), |s, e, high| {
+            let line = &text.bytes()[s..e];
+            if line.is_empty() {
+                return true;
+            }
+            let Some((addr, ty, at)) = head(line) else {
+                return false;
+            };
+            if line[at] == b'$' || ty == b'A' || ty == b'a' {
+                return true;
+            }
+            if high {
+                if let Some(entry) = lossy_entry(text, s, line, (addr, ty, at), owned) {
+                    lossy.push((s as u32, entry));
+                }
+            }
+            sorted &= addr >= prev;
+            prev = addr;
+            lines.push(s as u32);
+            addrs.push(addr);
+            true
+        });
+        t.order(sorted);
+        t.addrs.push(0);
+        t
+    }
 
-impl Parsed {
+    /// Puts the symbols (in file order) in `func_map` order: by address, then by file
+    /// position descending (glibc's stable merge sort of the list in reverse file order).
+    fn order(&mut self, sorted: bool) {
+        if sorted {
+            // only aliases (runs of one address) are out of order
+            let mut i = 0;
+            while i < self.addrs.len() {
+                let a = self.addrs[i];
+                let j = i + self.addrs[i..].iter().take_while(|&&b| b == a).count();
+                self.lines[i..j].reverse();
+                i = j;
+            }
+            return;
+        }
+        // unique (address, !position) keys, which the run-merging sort is quick on
+        let mut keyed: Vec<(u64, u32)> = self
+            .addrs
+            .iter()
+            .zip(&self.lines)
+            .map(|(&a, &l)| (a, !l))
+            .collect();
+        keyed.sort_unstable();
+        for (k, (a, l)) in keyed.into_iter().enumerate() {
+            self.addrs[k] = a;
+            self.lines[k] = !l;
+        }
+    }
+
+    /// The line starting at `s`.
+    fn line(&self, s: usize) -> &[u8] {
+        let b = &self.text.bytes()[..self.range.end];
+        let e = memchr::memchr(b'\n', &b[s..]).map_or(b.len(), |e| s + e);
+        &b[s..e]
+    }
+
+    /// The symbol of the line starting at `s` (a line the parse took).
+    fn entry(&self, s: u32) -> Entry {
+        if let Ok(k) = self.lossy.binary_search_by_key(&s, |l| l.0) {
+            return self.lossy[k].1;
+        }
+        let line = self.line(s as usize);
+        let h = head(line).unwrap_or((0, b' ', line.len()));
+        text_entry(s as usize, line, h)
+    }
+
     fn str_of(&self, s: Span) -> Option<&str> {
         if s.len == OWNED {
-            Some(&self.owned[s.off as usize])
+            self.owned.get(s.off as usize).map(|b| &**b)
         } else if s.len == NO_MODULE.len {
             None
         } else {
-            self.arena.get(s.off as usize..(s.off + s.len) as usize)
+            self.text.get(s.off as usize..(s.off + s.len) as usize)
         }
     }
 
@@ -126,254 +276,139 @@ impl Parsed {
             module: self.str_of(e.module),
         }
     }
+}
 
-    /// Scans the lines of `raw[from..to]` into `entries`; true if a line that does not scan
-    /// ended it.
-    fn parse_lines(&mut self, src: Source, from: usize, to: usize) -> bool {
-        let text = &src.raw[..to];
-        // (text range, arena span) of the last module: a module's symbols are one run
-        let mut last_module = (0..0, NO_MODULE);
-        let mut start = from;
-        while start < to {
-            let end = memchr::memchr(b'\n', &text[start..]).map_or(to, |e| start + e);
-            let line = &text[start..end];
-            let base = start;
-            start = end + 1;
-            if line.is_empty() {
-                continue;
-            }
-            let Some(l) = scan_line(line) else {
-                return true;
-            };
-            if line[l.name.0] == b'$' || l.ty == b'A' || l.ty == b'a' {
-                continue;
-            }
-            let name = self.span(src, base + l.name.0..base + l.name.1);
-            let module = match l.module {
-                Some((a, b)) => {
-                    let r = base + a..base + b;
-                    if text[r.clone()] != text[last_module.0.clone()]
-                        || last_module.1.len == NO_MODULE.len
-                    {
-                        last_module = (r.clone(), self.span(src, r));
-                    }
-                    last_module.1
-                }
-                None => NO_MODULE,
-            };
-            self.entries.push(Entry {
-                addr: l.addr,
-                name,
-                module,
-            });
-        }
-        false
+/// The symbol of `line` (starting at `s` in the text) with its name and module as spans of
+/// the text.
+fn text_entry(s: usize, line: &[u8], (addr, _, at): (u64, u8, usize)) -> Entry {
+    let (name, module) = scan_names(line, at);
+    let span = |r: Range<usize>| Span {
+        off: (s + r.start) as u32,
+        len: r.len() as u32,
+    };
+    Entry {
+        addr,
+        name: span(name),
+        module: module.map_or(NO_MODULE, span),
     }
+}
 
-    /// A span for `raw[r]` copied into the arena, or converted into the side list when not
-    /// valid UTF-8 there.
-    fn span(&mut self, src: Source, r: std::ops::Range<usize>) -> Span {
-        // a valid text sliced on ASCII-whitespace boundaries: only a module cut before its
-        // last byte can split a character
-        let s = match src.text {
-            Some(t) => t.get(r.clone()),
-            None => std::str::from_utf8(&src.raw[r.clone()]).ok(),
-        };
-        if let Some(s) = s.filter(|s| self.arena.len() + s.len() < NO_MODULE.len as usize) {
-            let off = self.arena.len() as u32;
-            // SAFETY: appending the bytes of a `str` keeps the arena valid UTF-8.
-            crate::outbuf::put(unsafe { self.arena.as_mut_vec() }, s.as_bytes());
-            Span {
-                off,
-                len: s.len() as u32,
-            }
-        } else {
-            let s = String::from_utf8_lossy(&src.raw[r]).into_owned();
-            self.owned.push(s.into_boxed_str());
-            Span {
-                off: (self.owned.len() - 1) as u32,
+/// The symbol of `line` when its name or module is not a `str` where it is: then with
+/// lossily converted copies in `owned`.
+fn lossy_entry(
+    text: &Text,
+    s: usize,
+    line: &[u8],
+    h: (u64, u8, usize),
+    owned: &mut Vec<Box<str>>,
+) -> Option<Entry> {
+    let mut e = text_entry(s, line, h);
+    let mut fix = |sp: &mut Span| {
+        let r = sp.off as usize..(sp.off + sp.len) as usize;
+        if text.get(r.clone()).is_none() {
+            owned.push(String::from_utf8_lossy(&text.bytes()[r]).into());
+            *sp = Span {
+                off: (owned.len() - 1) as u32,
                 len: OWNED,
-            }
-        }
-    }
-}
-
-/// Texts at least this long are parsed in two halves at once: the parse is on start-up's
-/// critical path (the event formats are read meanwhile on the main thread and are done
-/// first), and a full kallsyms is several MB.
-const PARALLEL_AT: usize = 1 << 20;
-
-/// Parses the KALLSYMS text, the second half of it on another thread when it is at least
-/// `parallel_at` bytes long.
-fn parse_text(raw: &[u8], parallel_at: usize) -> Parsed {
-    parse_text_sorted(raw, parallel_at, false).0
-}
-
-/// The positions of `entries` in `func_map` order: by address, then by file position
-/// descending (glibc's stable merge sort of the list in reverse file order). Sorted as
-/// unique (address, !position) keys, which the run-merging sort is quick on (kallsyms has
-/// long address-ordered runs).
-fn func_map_order(entries: &[Entry]) -> Vec<u32> {
-    let mut keyed: Vec<(u64, u32)> = entries
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (e.addr, !(i as u32)))
-        .collect();
-    keyed.sort();
-    keyed.iter().map(|k| !k.1).collect()
-}
-
-/// [`parse_text`], and with `sort` the symbols' `func_map` order as well: each half is
-/// sorted by the thread that parsed it and the two are merged, which keeps the sort off
-/// start-up's critical path as much as the parse.
-fn parse_text_sorted(raw: &[u8], parallel_at: usize, sort: bool) -> (Parsed, Option<Vec<u32>>) {
-    // the section is read into a NUL-terminated buffer
-    let raw = match memchr::memchr(0, raw) {
-        Some(z) => &raw[..z],
-        None => raw,
-    };
-    let src = Source {
-        text: std::str::from_utf8(raw).ok(),
-        raw,
-    };
-    // the first part's arena gets room for the second's: names and modules are about half
-    // of the text
-    // (the pages of unused capacity are never touched, so sizing for the whole text costs
-    // no memory, and appending the second part then needs no reallocation)
-    let part = |from: usize, to: usize, room: usize| {
-        let mut p = Parsed {
-            entries: Vec::with_capacity(room / 40),
-            arena: String::with_capacity(room / 2),
-            owned: Vec::new(),
-        };
-        let stopped = p.parse_lines(src, from, to);
-        let order = if sort {
-            func_map_order(&p.entries)
+            };
+            true
         } else {
-            Vec::new()
-        };
-        (p, stopped, order)
-    };
-    // split right after a newline, so both halves see whole lines
-    let mid = if raw.len() >= parallel_at.max(1) && raw.len() < NO_MODULE.len as usize {
-        memchr::memchr(b'\n', &raw[raw.len() / 2..]).map(|e| raw.len() / 2 + e + 1)
-    } else {
-        None
-    };
-    let Some(mid) = mid else {
-        let (p, _, order) = part(0, raw.len(), raw.len());
-        return (p, sort.then_some(order));
-    };
-    let ((mut p, stopped, first_order), second) = std::thread::scope(|s| {
-        let second = s.spawn(|| part(mid, raw.len(), raw.len() - mid));
-        (part(0, mid, raw.len()), second.join())
-    });
-    // a line that does not scan ends the parse: the second half counts only without one
-    let mut order = None;
-    if stopped {
-        order = sort.then_some(first_order);
-    } else {
-        let (q, _, qorder) = second.unwrap_or_else(|e| std::panic::resume_unwind(e));
-        if sort {
-            order = Some(merge_orders(&p.entries, &first_order, &q.entries, &qorder));
+            false
         }
-        // freed before the table grows by the second part: the start-up peak
-        drop((first_order, qorder));
-        let base = p.owned.len() as u32;
-        // the arenas together are shorter than the text, which is split only when spans
-        // can address all of it
-        let at = p.arena.len() as u32;
-        p.arena.push_str(&q.arena);
-        let rebase = |mut sp: Span| {
-            if sp.len == OWNED {
-                sp.off += base;
-            } else if sp.len != NO_MODULE.len {
-                sp.off += at;
+    };
+    let name = fix(&mut e.name);
+    let module = e.module != NO_MODULE && fix(&mut e.module);
+    (name || module).then_some(e)
+}
+
+/// Calls `f(start, end, high)` for each line of `text[range]` (without its newline; a last
+/// line without one too) until it returns false; `high` is true when the line may have a
+/// byte that is not ASCII (it is exact when false).
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
+fn for_each_line(text: &[u8], range: Range<usize>, mut f: impl FnMut(usize, usize, bool) -> bool) {
+    let (mut s, mut blk, end) = (range.start, range.start, range.end);
+    let mut high = false;
+    #[cfg(target_arch = "x86_64")]
+    while let Some(b) = text.get(blk..blk + 64).filter(|_| blk + 64 <= end) {
+        let (mut nl, h) = block_sse2(b.try_into().unwrap_or(&[0; 64]));
+        high |= h;
+        while nl != 0 {
+            let e = blk + nl.trailing_zeros() as usize;
+            nl &= nl - 1;
+            if !f(s, e, high) {
+                return;
             }
-            sp
-        };
-        p.entries.extend(q.entries.iter().map(|e| Entry {
-            addr: e.addr,
-            name: rebase(e.name),
-            module: rebase(e.module),
-        }));
-        p.owned.extend(q.owned);
-    }
-    (p, order)
-}
-
-/// Merges the `func_map` orders of the first part (`a`) and of the second (`b`, whose
-/// positions follow all of `a`'s) into one. On equal addresses the later position comes
-/// first, and every position of the second part is later.
-fn merge_orders(a: &[Entry], ao: &[u32], b: &[Entry], bo: &[u32]) -> Vec<u32> {
-    let base = a.len() as u32;
-    let mut out = Vec::with_capacity(ao.len() + bo.len());
-    let (mut i, mut j) = (0, 0);
-    while i < ao.len() && j < bo.len() {
-        if b[bo[j] as usize].addr <= a[ao[i] as usize].addr {
-            out.push(base + bo[j]);
-            j += 1;
-        } else {
-            out.push(ao[i]);
-            i += 1;
+            s = e + 1;
+            high = h;
         }
+        blk += 64;
     }
-    out.extend_from_slice(&ao[i..]);
-    out.extend(bo[j..].iter().map(|&k| base + k));
-    out
+    lines_from(text, s, blk, end, high, f);
 }
 
-/// The symbol table: parsed on first use, or at once by [`Kallsyms::parse_now`].
-pub(crate) struct Kallsyms<'a> {
-    text: &'a [u8],
-    parsed: OnceLock<Parsed>,
-    /// Indexes into `parsed`, in libtraceevent's `func_map` order.
-    sorted: OnceLock<(Vec<u32>, Vec<u64>, u64)>,
-    /// libtraceevent builds `func_map` on the first address lookup; before that, a name is
-    /// searched in its registration list (newest first).
-    map_built: AtomicBool,
-}
-
-/// One scanned line: the address, the type letter and the name and module ranges (of the
-/// line).
-struct Line {
-    addr: u64,
-    ty: u8,
-    name: (usize, usize),
-    module: Option<(usize, usize)>,
-}
-
-/// Each byte's value as a hex digit, 0x80 when it is not one.
-const HEX_VALUE: [u8; 256] = {
-    let mut t = [0x80u8; 256];
-    let mut c = 0;
-    while c < 256 {
-        t[c] = match c as u8 {
-            b'0'..=b'9' => c as u8 - b'0',
-            b'a'..=b'f' => c as u8 - b'a' + 10,
-            b'A'..=b'F' => c as u8 - b'A' + 10,
-            _ => 0x80,
-        };
-        c += 1;
+/// [`for_each_line`] from `s` (a line start), with the newlines before `blk` found already
+/// and `high` for the bytes from `s` to `blk`.
+fn lines_from(
+    text: &[u8],
+    mut s: usize,
+    blk: usize,
+    end: usize,
+    mut high: bool,
+    mut f: impl FnMut(usize, usize, bool) -> bool,
+) {
+    for e in memchr::memchr_iter(b'\n', &text[blk..end]).map(|e| blk + e) {
+        if !f(s, e, high || !text[s.max(blk)..e].is_ascii()) {
+            return;
+        }
+        s = e + 1;
+        high = false;
     }
-    t
-};
+    if s < end {
+        f(s, end, high || !text[s.max(blk)..end].is_ascii());
+    }
+}
 
-/// Scans one line like libtraceevent's sscanf. `None` ends the parse.
-fn scan_line(line: &[u8]) -> Option<Line> {
+/// The newlines of 64 bytes as bits, and whether any byte is not ASCII.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn block_sse2(b: &[u8; 64]) -> (u64, bool) {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE2 is part of the x86_64 baseline, and the four unaligned loads read the 64
+    // bytes of `b`.
+    unsafe {
+        let p = b.as_ptr() as *const __m128i;
+        let nl = _mm_set1_epi8(b'\n' as i8);
+        let (a0, a1, a2, a3) = (
+            _mm_loadu_si128(p),
+            _mm_loadu_si128(p.add(1)),
+            _mm_loadu_si128(p.add(2)),
+            _mm_loadu_si128(p.add(3)),
+        );
+        let m = |a| _mm_movemask_epi8(_mm_cmpeq_epi8(a, nl)) as u16 as u64;
+        let high = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a0, a1), _mm_or_si128(a2, a3)));
+        (m(a0) | m(a1) << 16 | m(a2) << 32 | m(a3) << 48, high != 0)
+    }
+}
+
+/// The address, type letter and where the name starts, scanned like libtraceevent's
+/// `sscanf("%16llx %c %n%*s")`. `None` ends the parse.
+fn head(line: &[u8]) -> Option<(u64, u8, usize)> {
     let n = line.len();
-    // the layout /proc/kallsyms always has: 16 hex digits, a space, the type, a space
-    if n > 19 && line[16] == b' ' && line[18] == b' ' && !is_space(line[17]) {
-        // a table lookup per digit; a non-digit sets the high bit of `bad`
-        let mut addr = 0u64;
-        let mut bad = 0u8;
-        for &c in &line[..16] {
-            let d = HEX_VALUE[c as usize];
-            bad |= d;
-            addr = (addr << 4) | (d & 15) as u64;
+    let word = |at: usize| {
+        line.get(at..at + 8)
+            .map(|w| u64::from_le_bytes(w.try_into().unwrap_or([0; 8])))
+    };
+    // the layouts /proc/kallsyms always has: 16 (or on 32-bit kernels 8) hex digits, a space,
+    // the type, a space, the name
+    if n > 19 && line[16] == b' ' && line[18] == b' ' && !is_space(line[17]) && !is_space(line[19])
+    {
+        if let (Some(h), Some(l)) = (word(0).and_then(hex8), word(8).and_then(hex8)) {
+            return Some(((h as u64) << 32 | l as u64, line[17], 19));
         }
-        if bad & 0x80 == 0 && !is_space(line[19]) {
-            return Some(scan_names(line, addr, line[17], 19));
+    }
+    if n > 11 && line[8] == b' ' && line[10] == b' ' && !is_space(line[9]) && !is_space(line[11]) {
+        if let Some(a) = word(0).and_then(hex8) {
+            return Some((a as u64, line[9], 11));
         }
     }
     let mut i = 0;
@@ -394,10 +429,9 @@ fn scan_line(line: &[u8]) -> Option<Line> {
     let ds = j;
     let mut addr: u64 = 0;
     while j < lim {
-        let d = HEX_VALUE[line[j] as usize];
-        if d & 0x80 != 0 {
+        let Some(d) = (line[j] as char).to_digit(16) else {
             break;
-        }
+        };
         addr = (addr << 4) | d as u64;
         j += 1;
     }
@@ -427,7 +461,36 @@ fn scan_line(line: &[u8]) -> Option<Line> {
     if i >= n || is_space(line[i]) {
         return None;
     }
-    Some(scan_names(line, addr, ty, i))
+    Some((addr, ty, i))
+}
+
+/// The value of eight hex digits (in text order, loaded little-endian), or `None` if one is
+/// not a hex digit: all eight at once.
+#[inline(always)]
+fn hex8(x: u64) -> Option<u32> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = ONES * 0x80;
+    // each byte below 0x80: adding 0x80 - lo sets its high bit when it is at least lo,
+    // adding 0x7f - hi when it is above hi, and no byte carries into the next
+    let within = |x: u64, lo: u8, hi: u8| {
+        let ge = x.wrapping_add(ONES * (0x80 - lo) as u64);
+        let gt = x.wrapping_add(ONES * (0x7f - hi) as u64);
+        ge & !gt & HIGH
+    };
+    if x & HIGH != 0 {
+        return None;
+    }
+    let digit = within(x, b'0', b'9');
+    let letter = within(x | (ONES * 0x20), b'a', b'f');
+    if digit | letter != HIGH {
+        return None;
+    }
+    let v = (x & (ONES * 0x0f)) + (letter >> 7) * 9;
+    // the first digit is the most significant: join neighbours, then pairs, then quads
+    let v = ((v << 4) | (v >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let v = ((v << 8) | (v >> 16)) & 0x0000_ffff_0000_ffff;
+    let v = ((v << 16) | (v >> 32)) & 0x0000_0000_ffff_ffff;
+    Some(v as u32)
 }
 
 /// The index of the first space (C `isspace`) in `line` at or after `i`, or its length.
@@ -455,11 +518,10 @@ fn space_at(line: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// The rest of a line from the name's first byte (not a space) at `func_start`.
-fn scan_names(line: &[u8], addr: u64, ty: u8, func_start: usize) -> Line {
+/// The name (from its first byte, not a space, at `func_start`) and module ranges of a line.
+fn scan_names(line: &[u8], func_start: usize) -> (Range<usize>, Option<Range<usize>>) {
     let n = line.len();
     let i = space_at(line, func_start);
-    let func_end = i;
     let mut module = None;
     if i < n && line[i] == b'\t' && i + 1 < n && line[i + 1] == b'[' {
         let mod_start = i + 2;
@@ -470,111 +532,85 @@ fn scan_names(line: &[u8], addr: u64, ty: u8, func_start: usize) -> Line {
         let ws = k;
         k = space_at(line, k);
         if k > ws {
-            module = Some((mod_start, k - 1));
+            module = Some(mod_start..k - 1);
         }
     }
-    Line {
-        addr,
-        ty,
-        name: (func_start, func_end),
-        module,
-    }
+    (func_start..i, module)
 }
 
-/// The sorted map from symbol indexes in `func_map` order: the indexes, their addresses (one
-/// more, 0, for the entry after the last) and a generation unique to this table.
-fn sorted_from(entries: &[Entry], order: Vec<u32>) -> (Vec<u32>, Vec<u64>, u64) {
-    static GENERATION: AtomicU64 = AtomicU64::new(1);
-    let mut addrs: Vec<u64> = Vec::with_capacity(order.len() + 1);
-    addrs.extend(order.iter().map(|&i| entries[i as usize].addr));
-    addrs.push(0);
-    (order, addrs, GENERATION.fetch_add(1, Ordering::Relaxed))
+/// The symbol table: parsed on first use, or at once by [`Kallsyms::parse_now`].
+pub(crate) struct Kallsyms<'a> {
+    /// The text to parse on first use.
+    lazy: &'a [u8],
+    table: OnceLock<Table<'a>>,
+    /// libtraceevent builds `func_map` on the first address lookup; before that, a name is
+    /// searched in its registration list (newest first).
+    map_built: AtomicBool,
 }
 
 impl<'a> Kallsyms<'a> {
     pub(crate) fn new(text: &'a [u8]) -> Self {
         Kallsyms {
-            text,
-            parsed: OnceLock::new(),
-            sorted: OnceLock::new(),
+            lazy: text,
+            table: OnceLock::new(),
             map_built: AtomicBool::new(false),
         }
     }
 
-    /// The table of `text` parsed now, so that the text can be freed.
-    pub(crate) fn parse_now(text: &[u8]) -> Self {
+    /// The table of the text at `range` of `buf`, parsed now; an owned buffer is kept (not
+    /// copied).
+    pub(crate) fn parse_now(buf: Cow<'a, [u8]>, range: Range<usize>) -> Self {
         let k = Kallsyms::new(&[]);
-        let (p, order) = parse_text_sorted(text, PARALLEL_AT, true);
-        if let Some(order) = order {
-            let _ = k.sorted.set(sorted_from(&p.entries, order));
-        }
-        let _ = k.parsed.set(p);
+        let _ = k.table.set(Table::build(buf, range));
         k
     }
 
-    fn parsed(&self) -> &Parsed {
-        self.parsed
-            .get_or_init(|| parse_text(self.text, PARALLEL_AT))
+    fn table(&self) -> &Table<'a> {
+        self.table
+            .get_or_init(|| Table::build(Cow::Borrowed(self.lazy), 0..self.lazy.len()))
     }
 
-    /// The symbols in registration (file) order.
-    #[cfg(test)]
-    fn symbols(&self) -> Vec<SymRef<'_>> {
-        let p = self.parsed();
-        p.entries.iter().map(|e| p.sym(e)).collect()
-    }
-
-    fn map(&self) -> &[u32] {
-        &self.sorted_map().0
-    }
-
-    /// `func_map` as symbol indexes, and beside it their addresses (one more, 0, for the
-    /// entry after the last): the bisection reads only the dense address array.
-    fn sorted_map(&self) -> &(Vec<u32>, Vec<u64>, u64) {
+    /// The table as an address lookup sees it: the first one builds libtraceevent's map.
+    fn mapped(&self) -> &Table<'a> {
         // a store on every lookup would take the cache line from the other printing threads
         if !self.map_built.load(Ordering::Relaxed) {
             self.map_built.store(true, Ordering::Relaxed);
         }
-        self.sorted_arrays()
+        self.table()
     }
 
-    /// Parses and sorts the table now (on another thread while the report starts) without
-    /// counting as the first address lookup.
-    pub(crate) fn warm(&self) {
-        self.sorted_arrays();
-    }
-
-    fn sorted_arrays(&self) -> &(Vec<u32>, Vec<u64>, u64) {
-        self.sorted.get_or_init(|| {
-            let entries = &self.parsed().entries;
-            sorted_from(entries, func_map_order(entries))
-        })
+    /// The symbols in registration (file) order.
+    #[cfg(test)]
+    fn in_file_order(&self) -> impl Iterator<Item = SymRef<'_>> {
+        let t = self.table();
+        let mut lines = t.lines.clone();
+        lines.sort_unstable();
+        lines.into_iter().map(move |l| t.sym(&t.entry(l)))
     }
 
     /// libtraceevent's `find_func()`: the symbol containing `addr`, and the address of the
     /// next one in address order.
     pub(crate) fn find(&self, addr: u64) -> Option<(SymRef<'_>, u64)> {
-        let (map, addrs, generation) = self.sorted_map();
-        let p = self.parsed();
+        let t = self.mapped();
         // Traces hit the same few thousand addresses (call sites, handlers) millions of
         // times: a small per-thread cache of bisection results, keyed by this table's
         // generation so that another table never sees them.
         let slot = (addr ^ (addr >> 12) ^ (addr >> 24)) as usize % FIND_CACHE;
         let hit = FIND_CACHE_TLS.with(|c| {
             let e = c[slot].get();
-            (e.generation == *generation && e.addr == addr).then_some(e.found)
+            (e.generation == t.generation && e.addr == addr).then_some(e.found)
         });
         let found = match hit {
             Some(f) => f,
             None => {
-                let idx = Self::bisect(map, addrs, addr);
+                let idx = Self::bisect(&t.addrs, addr);
                 let found = (idx != u32::MAX).then(|| {
                     let idx = idx as usize;
-                    (p.entries[map[idx] as usize], addrs[idx + 1])
+                    (t.entry(t.lines[idx]), t.addrs[idx + 1])
                 });
                 FIND_CACHE_TLS.with(|c| {
                     c[slot].set(Cached {
-                        generation: *generation,
+                        generation: t.generation,
                         addr,
                         found,
                     })
@@ -582,28 +618,22 @@ impl<'a> Kallsyms<'a> {
                 found
             }
         };
-        found.map(|(e, next)| (p.sym(&e), next))
+        found.map(|(e, next)| (t.sym(&e), next))
     }
 
-    /// glibc's bsearch with libtraceevent's comparator: the index in `func_map` or
-    /// `u32::MAX`.
-    fn bisect(map: &[u32], addrs: &[u64], addr: u64) -> u32 {
-        let at = |k: usize| -> u64 { addrs[k] };
-        let (mut l, mut u) = (0usize, map.len());
+    /// glibc's bsearch with libtraceevent's comparator over the symbols' addresses (and the
+    /// 0 after them): the index in `func_map` or `u32::MAX`.
+    fn bisect(addrs: &[u64], addr: u64) -> u32 {
+        let (mut l, mut u) = (0usize, addrs.len() - 1);
         while l < u {
             let idx = (l + u) / 2;
-            let a = at(idx);
-            let cmp = if addr == a || (addr > a && addr < at(idx + 1)) {
-                0
+            let a = addrs[idx];
+            if addr == a || (addr > a && addr < addrs[idx + 1]) {
+                return idx as u32;
             } else if addr < a {
-                -1
+                u = idx;
             } else {
-                1
-            };
-            match cmp {
-                -1 => u = idx,
-                1 => l = idx + 1,
-                _ => return idx as u32,
+                l = idx + 1;
             }
         }
         u32::MAX
@@ -611,28 +641,23 @@ impl<'a> Kallsyms<'a> {
 
     /// `test_for_symbol()`: the address of the symbol named `name` (0 if none).
     pub(crate) fn address_of(&self, name: &str) -> u64 {
-        let p = self.parsed();
-        if self.map_built.load(Ordering::Relaxed) {
-            self.map()
-                .iter()
-                .map(|&i| p.sym(&p.entries[i as usize]))
-                .find(|s| s.name == name)
-                .map_or(0, |s| s.addr)
+        let t = self.table();
+        let named = |s: &SymRef| s.name == name;
+        let found = if self.map_built.load(Ordering::Relaxed) {
+            t.lines.iter().map(|&l| t.sym(&t.entry(l))).find(named)
         } else {
-            p.entries
-                .iter()
-                .rev()
-                .map(|e| p.sym(e))
-                .find(|s| s.name == name)
-                .map_or(0, |s| s.addr)
-        }
+            let mut lines = t.lines.clone();
+            lines.sort_unstable_by(|a, b| b.cmp(a));
+            lines.into_iter().map(|l| t.sym(&t.entry(l))).find(named)
+        };
+        found.map_or(0, |s| s.addr)
     }
 
     /// The symbols in libtraceevent's `func_map` order (`tep_print_funcs`, `report -f`).
     pub(crate) fn in_map_order(&self) -> impl Iterator<Item = Symbol<'_>> {
-        let p = self.parsed();
-        self.map().iter().map(move |&i| {
-            let s = p.sym(&p.entries[i as usize]);
+        let t = self.table();
+        t.lines.iter().map(move |&l| {
+            let s = t.sym(&t.entry(l));
             Symbol {
                 addr: s.addr,
                 name: Cow::Borrowed(s.name),
@@ -646,65 +671,162 @@ impl<'a> Kallsyms<'a> {
 mod tests {
     use super::*;
 
+    type Owned = Vec<(u64, String, Option<String>)>;
+
+    fn owned<'s>(it: impl Iterator<Item = SymRef<'s>>) -> Owned {
+        it.map(|s| (s.addr, s.name.to_string(), s.module.map(str::to_string)))
+            .collect()
+    }
+
+    /// A small deterministic generator (xorshift).
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
     #[test]
     fn scan_rules() {
         let t = b"ffffffff81000000 T _text\nffffffff81000000 T startup_64\n\n\
 ffffffff81001000 t foo\t[ext4]\n0000000000000000 A fixed_percpu_data\n\
 ffffffff81002000 t $x.1\nffffffff81003000 t bar\nzzz line\nffffffff81004000 t after\n";
         let k = Kallsyms::new(t);
-        let names: Vec<&str> = k.symbols().iter().map(|s| s.name).collect();
+        let s = owned(k.in_file_order());
+        let names: Vec<&str> = s.iter().map(|s| &*s.1).collect();
         assert_eq!(names, ["_text", "startup_64", "foo", "bar"]);
-        assert_eq!(k.symbols()[2].module, Some("ext4"));
-        assert_eq!(k.symbols()[3].module, None);
-        // short, prefixed and upper-case addresses take the sscanf-like path
-        let k = Kallsyms::new(b"c0001000 T a\n0x2000 t b\n  ABCD t c\n");
-        let got: Vec<(u64, &str)> = k.symbols().iter().map(|s| (s.addr, s.name)).collect();
-        assert_eq!(got, [(0xc000_1000, "a"), (0x2000, "b"), (0xabcd, "c")]);
+        assert_eq!(s[2].2.as_deref(), Some("ext4"));
+        assert_eq!(s[3].2, None);
+        // short, prefixed, upper-case and signed addresses, and other spacing
+        let k = Kallsyms::new(
+            b"c0001000 T a\n0x2000 t b\n  ABCD t c\nC0001000  t d\n-1 t e\n0x t f\n\
+0123456789abcdef0 t g\nffffffff81000000 t h\tx\n",
+        );
+        let got: Vec<(u64, String)> = owned(k.in_file_order())
+            .into_iter()
+            .map(|s| (s.0, s.1))
+            .collect();
+        let want = [
+            (0xc000_1000, "a"),
+            (0x2000, "b"),
+            (0xabcd, "c"),
+            (0xc000_1000, "d"),
+            (u64::MAX, "e"),
+            (0, "f"),
+            (0x0123_4567_89ab_cdef, "t"),
+            (0xffff_ffff_8100_0000, "h"),
+        ];
+        let want: Vec<(u64, String)> = want.iter().map(|&(a, n)| (a, n.to_string())).collect();
+        assert_eq!(got, want);
     }
 
     #[test]
-    fn halves_parse_like_one() {
-        let mut t = Vec::new();
-        for i in 0..400u64 {
-            let name: &[u8] = match i % 7 {
-                0 => b"bad\xffname",
-                3 => b"$skip",
-                _ => b"sym",
-            };
-            let addr = 0xffffffff81000000 + (i * 37) % 1000;
-            t.extend_from_slice(format!("{addr:016x} t ").as_bytes());
-            t.extend_from_slice(name);
-            if i % 5 == 0 {
-                t.extend_from_slice(b"\t[m\xc3");
-            }
-            t.extend_from_slice(b"\n\n");
-        }
-        let names = |p: &Parsed| -> Vec<(u64, String, Option<String>)> {
-            p.entries
-                .iter()
-                .map(|e| {
-                    let s = p.sym(e);
-                    (s.addr, s.name.to_string(), s.module.map(str::to_string))
-                })
-                .collect()
+    fn hex_words() {
+        let reference = |w: &[u8; 8]| -> Option<u32> {
+            w.iter()
+                .all(u8::is_ascii_hexdigit)
+                .then(|| u32::from_str_radix(std::str::from_utf8(w).unwrap(), 16).unwrap())
         };
-        // the halves sorted apart and merged give the order of one sort of the whole
-        let order = |p: &Parsed| func_map_order(&p.entries);
-        let one = parse_text(&t, usize::MAX);
-        assert_eq!(one.entries.len(), 400 - 57);
-        assert_eq!(names(&parse_text(&t, 0)), names(&one));
-        let (halves, merged) = parse_text_sorted(&t, 0, true);
-        assert_eq!(names(&halves), names(&one));
-        assert_eq!(merged, Some(order(&one)));
-        assert_eq!(parse_text_sorted(&t, usize::MAX, true).1, Some(order(&one)));
-        // a bad line in the first half ends the parse there
-        let bad = t.len() / 4;
-        let nl = bad + t[bad..].iter().position(|&b| b == b'\n').unwrap();
-        t.splice(nl + 1..nl + 1, b"zzz\n".iter().copied());
-        let one = parse_text(&t, usize::MAX);
-        assert!(one.entries.len() < 150);
-        assert_eq!(names(&parse_text(&t, 0)), names(&one));
-        assert_eq!(parse_text_sorted(&t, 0, true).1, Some(order(&one)));
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..200 {
+            let mut w = [0u8; 8];
+            for b in &mut w {
+                *b = b"0123456789abcdefABCDEF"[rng.below(22) as usize];
+            }
+            for pos in 0..8 {
+                for c in 0..=255u8 {
+                    let mut x = w;
+                    x[pos] = c;
+                    assert_eq!(hex8(u64::from_le_bytes(x)), reference(&x), "{x:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lines_like_split() {
+        let mut rng = Rng(12345);
+        for round in 0..300 {
+            let n = rng.below(400) as usize;
+            let text: Vec<u8> = (0..n)
+                .map(|_| match rng.below(20) {
+                    0..=2 => b'\n',
+                    3 if round % 3 == 0 => 0x80 | rng.below(128) as u8,
+                    _ => b'a' + rng.below(26) as u8,
+                })
+                .collect();
+            let from = rng.below(n as u64 + 1) as usize;
+            let from = text[..from]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1);
+            let mut want = Vec::new();
+            let mut s = from;
+            for (i, &b) in text.iter().enumerate().skip(from) {
+                if b == b'\n' {
+                    want.push((s, i, !text[s..i].is_ascii()));
+                    s = i + 1;
+                }
+            }
+            if s < n {
+                want.push((s, n, !text[s..].is_ascii()));
+            }
+            let mut got = Vec::new();
+            for_each_line(&text, from..n, |s, e, high| {
+                got.push((s, e, high));
+                true
+            });
+            assert_eq!(got.len(), want.len());
+            for (g, w) in got.iter().zip(&want) {
+                assert_eq!((g.0, g.1), (w.0, w.1));
+                // may say "maybe not ASCII" for an ASCII line, never the reverse
+                assert!(g.2 || !w.2, "{g:?} {w:?}");
+            }
+            // stopping
+            let mut calls = 0;
+            for_each_line(&text, from..n, |_, _, _| {
+                calls += 1;
+                calls < 2
+            });
+            assert_eq!(calls, want.len().min(2));
+        }
+    }
+
+    #[test]
+    fn order_like_libtraceevent() {
+        let mut rng = Rng(777);
+        for round in 0..40 {
+            let n = 1 + rng.below(300);
+            let mut addrs: Vec<u64> = (0..n).map(|_| 0xffff_0000 + rng.below(200) * 16).collect();
+            if round % 2 == 0 {
+                // /proc/kallsyms' usual: in order, with aliases
+                addrs.sort();
+            }
+            let mut text = String::new();
+            for (i, a) in addrs.iter().enumerate() {
+                text.push_str(&format!("{a:016x} t s{i}\n"));
+            }
+            let k = Kallsyms::new(text.as_bytes());
+            // glibc's merge sort is stable; libtraceevent's list is in reverse file order
+            let mut want: Vec<(u64, String)> = addrs
+                .iter()
+                .enumerate()
+                .rev()
+                .map(|(i, &a)| (a, format!("s{i}")))
+                .collect();
+            want.sort_by_key(|w| w.0);
+            let got: Vec<(u64, String)> = k
+                .in_map_order()
+                .map(|s| (s.addr, s.name.into_owned()))
+                .collect();
+            assert_eq!(got, want);
+        }
     }
 
     #[test]
@@ -729,45 +851,51 @@ ffffffff81002000 t $x.1\nffffffff81003000 t bar\nzzz line\nffffffff81004000 t af
         // a name with an invalid byte, and a module cut inside a two-byte character
         let t = b"ffffffff81000000 T a\xffb\nffffffff81001000 t foo\t[m\xc3\xa9\nffffffff81002000 t ok\t[x]\n";
         let k = Kallsyms::new(t);
-        let s = k.symbols();
-        assert_eq!(s[0].name, "a\u{fffd}b");
-        assert_eq!(s[1].name, "foo");
-        assert_eq!(s[1].module, Some("m\u{fffd}"));
-        assert_eq!(s[2].module, Some("x"));
+        let s = owned(k.in_file_order());
+        assert_eq!(s[0].1, "a\u{fffd}b");
+        assert_eq!(s[1].1, "foo");
+        assert_eq!(s[1].2.as_deref(), Some("m\u{fffd}"));
+        assert_eq!(s[2].2.as_deref(), Some("x"));
         assert_eq!(k.find(0xffffffff81000001).unwrap().0.name, "a\u{fffd}b");
-        // the same module cut in an otherwise valid text
-        let k = Kallsyms::new("ffffffff81001000 t foo\t[m\u{e9}\n".as_bytes());
-        assert_eq!(k.symbols()[0].module, Some("m\u{fffd}"));
+        // the same module cut in an otherwise valid text, past the first 64 bytes
+        let mut t = "ffffffff81000000 t ".to_string() + &"x".repeat(70) + "\n";
+        t.push_str("ffffffff81001000 t foo\t[m\u{e9}\n");
+        let k = Kallsyms::new(t.as_bytes());
+        let s = owned(k.in_file_order());
+        assert_eq!(s[1].2.as_deref(), Some("m\u{fffd}"));
         assert_eq!(k.address_of("foo"), 0xffffffff81001000);
+        assert_eq!(
+            k.find(0xffffffff81001000).unwrap().0.module,
+            Some("m\u{fffd}")
+        );
     }
 
     #[test]
-    fn parsed_now_outlives_its_text() {
+    fn parsed_now_keeps_its_buffer() {
         let text = b"ffffffff81000000 T _text\nffffffff81001000 t foo\t[ext4]\n\
-ffffffff81002000 t bar\t[ext4]\nffffffff81003000 t baz\t[xfs]\nffffffff81004000 t qux\t[ext4]\n"
-            .to_vec();
-        let lazy = Kallsyms::new(&text);
-        let want: Vec<(u64, String, Option<String>)> = lazy
-            .symbols()
-            .iter()
-            .map(|s| (s.addr, s.name.to_string(), s.module.map(str::to_string)))
-            .collect();
-        let now = Kallsyms::parse_now(&text);
-        drop(lazy);
-        drop(text);
-        let got: Vec<(u64, String, Option<String>)> = now
-            .symbols()
-            .iter()
-            .map(|s| (s.addr, s.name.to_string(), s.module.map(str::to_string)))
-            .collect();
-        assert_eq!(got, want);
-        assert_eq!(got[2].2.as_deref(), Some("ext4"));
-        assert_eq!(got[3].2.as_deref(), Some("xfs"));
-        assert_eq!(got[4].2.as_deref(), Some("ext4"));
-        // one copy of a module for a run of its symbols
-        let p = now.parsed();
-        assert_eq!(p.arena, "_textfooext4barbazxfsquxext4");
+ffffffff81002000 t bar\t[ext4]\nffffffff81003000 t baz\t[xfs]\nffffffff81004000 t qux\t[ext4]\n";
+        let want = owned(Kallsyms::new(text).in_file_order());
+        assert_eq!(want[3].2.as_deref(), Some("xfs"));
+        // as a section holds it: a size before it (not UTF-8) and a NUL after it
+        let mut buf = vec![0xff, 0xfe, 0, 0];
+        buf.extend_from_slice(text);
+        buf.extend_from_slice(b"\0ffffffff81005000 t junk\n");
+        let range = 4..buf.len();
+        let borrowed = Kallsyms::parse_now(Cow::Borrowed(&buf), range.clone());
+        assert_eq!(owned(borrowed.in_file_order()), want);
+        let now = Kallsyms::parse_now(Cow::Owned(buf.clone()), range);
+        drop(buf);
+        assert_eq!(owned(now.in_file_order()), want);
         assert_eq!(now.find(0xffffffff81002010).unwrap().0.name, "bar");
+        assert_eq!(now.find(0xffffffff81002010).unwrap().1, 0xffffffff81003000);
+        // an invalid byte in the text keeps it as bytes
+        let mut buf = vec![0xff, 0xfe, 0, 0];
+        buf.extend_from_slice(b"ffffffff81000000 T a\xffb\nffffffff81001000 t c\n");
+        let n = buf.len();
+        let k = Kallsyms::parse_now(Cow::Owned(buf), 4..n);
+        assert!(matches!(k.table().text, Text::Bytes(_)));
+        let s = owned(k.in_file_order());
+        assert_eq!((&*s[0].1, &*s[1].1), ("a\u{fffd}b", "c"));
     }
 
     #[test]
@@ -784,5 +912,25 @@ ffffffff81001000 t foo\nffffffff81003000 t bar\n";
         assert_eq!(k.find(0xffffffff81003000).unwrap().0.name, "bar");
         assert!(k.find(0xffffffff81003001).is_none());
         assert!(k.find(0x10).is_none());
+        assert!(Kallsyms::new(b"").find(0x10).is_none());
+    }
+
+    #[test]
+    fn names_before_and_after_the_map() {
+        // before the first lookup the newest registration wins, after it the map's order
+        let t = b"ffffffff81001000 t dup\nffffffff81000000 t dup\nffffffff81002000 t x\n";
+        let k = Kallsyms::new(t);
+        assert_eq!(k.address_of("dup"), 0xffffffff81000000);
+        let k = Kallsyms::new(t);
+        k.table();
+        assert_eq!(k.address_of("dup"), 0xffffffff81000000);
+        assert!(k.find(0xffffffff81002000).is_some());
+        assert_eq!(k.address_of("dup"), 0xffffffff81000000);
+        let t = b"ffffffff81000000 t dup\nffffffff81001000 t dup\n";
+        let k = Kallsyms::new(t);
+        assert_eq!(k.address_of("dup"), 0xffffffff81001000);
+        assert!(k.find(0xffffffff81000000).is_some());
+        assert_eq!(k.address_of("dup"), 0xffffffff81000000);
+        assert_eq!(k.address_of("none"), 0);
     }
 }

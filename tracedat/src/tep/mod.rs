@@ -468,16 +468,11 @@ impl<'a> SymbolTable<'a> {
         SymbolTable(kallsyms::Kallsyms::new(text))
     }
 
-    /// The table of `text` parsed now: it keeps a copy of the names and modules only, so
-    /// `text` (several MB) can be freed.
-    pub fn parse_now(text: &[u8]) -> SymbolTable<'static> {
-        SymbolTable(kallsyms::Kallsyms::parse_now(text))
-    }
-
-    /// Parses and sorts it now (the first address lookup still behaves as libtraceevent's:
-    /// name searches before it see the registration order).
-    pub fn warm(&self) {
-        self.0.warm();
+    /// The table of the text at `range` of `buf`, parsed now. It indexes the text rather
+    /// than copying names out of it, so an owned `buf` (several MB when inflated) is kept,
+    /// not copied.
+    pub fn parse_now(buf: std::borrow::Cow<'a, [u8]>, range: std::ops::Range<usize>) -> Self {
+        SymbolTable(kallsyms::Kallsyms::parse_now(buf, range))
     }
 }
 
