@@ -156,6 +156,8 @@ struct Table<'a> {
     text: Text<'a>,
     /// Where the text's lines are in `text`.
     range: Range<usize>,
+    /// Where the lines the parse took end: a line that does not scan ends the parse.
+    taken_end: usize,
     /// Where the symbols' lines start, in `func_map` order.
     lines: Vec<u32>,
     /// Their addresses, and one more, 0, for the entry after the last: the bisection reads
@@ -176,6 +178,7 @@ impl<'a> Table<'a> {
         let mut t = Table {
             text,
             range: range.clone(),
+            taken_end: range.end,
             lines: Vec::with_capacity(range.len() / 40),
             addrs: Vec::with_capacity(range.len() / 40 + 1),
             lossy: Vec::new(),
@@ -186,13 +189,14 @@ impl<'a> Table<'a> {
         let mut prev = 0u64;
         let (lines, addrs) = (&mut t.lines, &mut t.addrs);
         let (lossy, owned) = (&mut t.lossy, &mut t.owned);
-        let text = &t.text;
+        let (text, taken_end) = (&t.text, &mut t.taken_end);
         for_each_line(text.bytes(), range.clone(), |s, e, high| {
             let line = &text.bytes()[s..e];
             if line.is_empty() {
                 return true;
             }
             let Some((addr, ty, at)) = head(line) else {
+                *taken_end = s;
                 return false;
             };
             if line[at] == b'$' || ty == b'A' || ty == b'a' {
@@ -640,17 +644,50 @@ impl<'a> Kallsyms<'a> {
     }
 
     /// `test_for_symbol()`: the address of the symbol named `name` (0 if none).
+    ///
+    /// Names are not indexed: the text is searched for `name` and each place it occurs is
+    /// checked to be the name of a symbol the parse took (a format names a few symbols, a
+    /// table has 100k+).
     pub(crate) fn address_of(&self, name: &str) -> u64 {
         let t = self.table();
-        let named = |s: &SymRef| s.name == name;
-        let found = if self.map_built.load(Ordering::Relaxed) {
-            t.lines.iter().map(|&l| t.sym(&t.entry(l))).find(named)
-        } else {
-            let mut lines = t.lines.clone();
-            lines.sort_unstable_by(|a, b| b.cmp(a));
-            lines.into_iter().map(|l| t.sym(&t.entry(l))).find(named)
+        let in_map = self.map_built.load(Ordering::Relaxed);
+        // (address, line start) of the symbol found so far: the first in `func_map` order
+        // (by address, later lines first) once the map is built, the newest registration
+        // (the last line) before
+        let mut best: Option<(u64, u32)> = None;
+        let mut consider = |e: &Entry, s: u32| {
+            if t.str_of(e.name) != Some(name) {
+                return;
+            }
+            let better = match best {
+                None => true,
+                Some((a, l)) if in_map => (e.addr, !s) < (a, !l),
+                Some((_, l)) => s > l,
+            };
+            if better {
+                best = Some((e.addr, s));
+            }
         };
-        found.map_or(0, |s| s.addr)
+        let text = &t.text.bytes()[..t.taken_end];
+        let from = t.range.start;
+        if !name.is_empty() {
+            for p in memchr::memmem::find_iter(&text[from..], name.as_bytes()) {
+                let p = from + p;
+                let s = memchr::memrchr(b'\n', &text[from..p]).map_or(from, |i| from + i + 1);
+                let line = t.line(s);
+                match head(line) {
+                    Some((_, ty, at)) if s + at == p && line[at] != b'$' && ty | 0x20 != b'a' => {
+                        consider(&t.entry(s as u32), s as u32)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // names converted lossily are not in the text as they read
+        for (s, e) in &t.lossy {
+            consider(e, *s);
+        }
+        best.map_or(0, |b| b.0)
     }
 
     /// The symbols in libtraceevent's `func_map` order (`tep_print_funcs`, `report -f`).
@@ -913,6 +950,59 @@ ffffffff81001000 t foo\nffffffff81003000 t bar\n";
         assert!(k.find(0xffffffff81003001).is_none());
         assert!(k.find(0x10).is_none());
         assert!(Kallsyms::new(b"").find(0x10).is_none());
+    }
+
+    #[test]
+    fn names_found_like_a_search_of_the_list() {
+        let mut rng = Rng(4242);
+        for round in 0..200 {
+            let mut text = Vec::new();
+            for i in 0..rng.below(40) {
+                if round % 4 == 0 && i == 20 {
+                    text.extend_from_slice(b"zzz stop\n");
+                }
+                let a = 0xffff_0000 + rng.below(8) * 16;
+                let ty = [b't', b'T', b'A', b'a', b'd'][rng.below(5) as usize];
+                let name: &[u8] =
+                    [&b"ab"[..], b"a", b"b", b"a\xff", b"$ab", b"xab"][rng.below(6) as usize];
+                text.extend_from_slice(format!("{a:016x} ").as_bytes());
+                text.push(ty);
+                text.push(b' ');
+                text.extend_from_slice(name);
+                match rng.below(4) {
+                    0 => text.extend_from_slice(b"\t[ab]"),
+                    1 => text.extend_from_slice(b" ab"),
+                    _ => {}
+                }
+                text.push(b'\n');
+            }
+            for name in ["ab", "a", "b", "a\u{fffd}", "$ab", "", "zzz", "stop", "[ab"] {
+                let k = Kallsyms::new(&text);
+                // libtraceevent: newest registration first, then the map's order
+                let last = owned(k.in_file_order())
+                    .into_iter()
+                    .rev()
+                    .find(|s| s.1 == name)
+                    .map_or(0, |s| s.0);
+                assert_eq!(
+                    k.address_of(name),
+                    last,
+                    "{name:?} in {:?}",
+                    String::from_utf8_lossy(&text)
+                );
+                let _ = k.find(0);
+                let first = k
+                    .in_map_order()
+                    .find(|s| s.name == name)
+                    .map_or(0, |s| s.addr);
+                assert_eq!(
+                    k.address_of(name),
+                    first,
+                    "{name:?} in {:?}",
+                    String::from_utf8_lossy(&text)
+                );
+            }
+        }
     }
 
     #[test]
