@@ -49,6 +49,8 @@ pub mod report;
 pub mod ring_buffer;
 pub mod stream;
 pub mod tep;
+#[cfg(test)]
+mod test_rng;
 pub mod write;
 
 pub use endian::Endian;

@@ -707,26 +707,13 @@ impl<'a> Kallsyms<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rng::Rng;
 
     type Owned = Vec<(u64, String, Option<String>)>;
 
     fn owned<'s>(it: impl Iterator<Item = SymRef<'s>>) -> Owned {
         it.map(|s| (s.addr, s.name.to_string(), s.module.map(str::to_string)))
             .collect()
-    }
-
-    /// A small deterministic generator (xorshift).
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
     }
 
     #[test]
@@ -774,7 +761,7 @@ ffffffff81002000 t $x.1\nffffffff81003000 t bar\nzzz line\nffffffff81004000 t af
         for _ in 0..200 {
             let mut w = [0u8; 8];
             for b in &mut w {
-                *b = b"0123456789abcdefABCDEF"[rng.below(22) as usize];
+                *b = b"0123456789abcdefABCDEF"[rng.below(22)];
             }
             for pos in 0..8 {
                 for c in 0..=255u8 {
@@ -790,7 +777,7 @@ ffffffff81002000 t $x.1\nffffffff81003000 t bar\nzzz line\nffffffff81004000 t af
     fn lines_like_split() {
         let mut rng = Rng(12345);
         for round in 0..300 {
-            let n = rng.below(400) as usize;
+            let n = rng.below(400);
             let text: Vec<u8> = (0..n)
                 .map(|_| match rng.below(20) {
                     0..=2 => b'\n',
@@ -798,7 +785,7 @@ ffffffff81002000 t $x.1\nffffffff81003000 t bar\nzzz line\nffffffff81004000 t af
                     _ => b'a' + rng.below(26) as u8,
                 })
                 .collect();
-            let from = rng.below(n as u64 + 1) as usize;
+            let from = rng.below(n + 1);
             let from = text[..from]
                 .iter()
                 .rposition(|&b| b == b'\n')
@@ -839,8 +826,10 @@ ffffffff81002000 t $x.1\nffffffff81003000 t bar\nzzz line\nffffffff81004000 t af
     fn order_like_libtraceevent() {
         let mut rng = Rng(777);
         for round in 0..40 {
-            let n = 1 + rng.below(300);
-            let mut addrs: Vec<u64> = (0..n).map(|_| 0xffff_0000 + rng.below(200) * 16).collect();
+            let n = 1 + rng.below(300) as u64;
+            let mut addrs: Vec<u64> = (0..n)
+                .map(|_| 0xffff_0000 + rng.below(200) as u64 * 16)
+                .collect();
             if round % 2 == 0 {
                 // /proc/kallsyms' usual: in order, with aliases
                 addrs.sort();
@@ -961,10 +950,9 @@ ffffffff81001000 t foo\nffffffff81003000 t bar\n";
                 if round % 4 == 0 && i == 20 {
                     text.extend_from_slice(b"zzz stop\n");
                 }
-                let a = 0xffff_0000 + rng.below(8) * 16;
-                let ty = [b't', b'T', b'A', b'a', b'd'][rng.below(5) as usize];
-                let name: &[u8] =
-                    [&b"ab"[..], b"a", b"b", b"a\xff", b"$ab", b"xab"][rng.below(6) as usize];
+                let a = 0xffff_0000 + rng.below(8) as u64 * 16;
+                let ty = [b't', b'T', b'A', b'a', b'd'][rng.below(5)];
+                let name: &[u8] = [&b"ab"[..], b"a", b"b", b"a\xff", b"$ab", b"xab"][rng.below(6)];
                 text.extend_from_slice(format!("{a:016x} ").as_bytes());
                 text.push(ty);
                 text.push(b' ');
