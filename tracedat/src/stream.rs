@@ -958,12 +958,20 @@ impl<'f> CpuStream<'f> {
     /// Takes the record after `cur` into `nxt`, loading pages as needed.
     #[inline]
     fn fill_next(&mut self) {
-        if let Some(r) = self.recs.get(self.rec_at) {
-            self.nxt = Some(*r);
-            self.rec_at += 1;
-            return;
+        if !self.take_rec() {
+            self.next_page();
         }
-        self.next_page();
+    }
+
+    /// Takes the loaded page's next decoded record into `nxt`, if one is left.
+    #[inline]
+    fn take_rec(&mut self) -> bool {
+        let Some(r) = self.recs.get(self.rec_at) else {
+            return false;
+        };
+        self.nxt = Some(*r);
+        self.rec_at += 1;
+        true
     }
 
     /// [`CpuStream::fill_next`] at the end of a page: the next page with a record, or the end.
@@ -990,9 +998,7 @@ impl<'f> CpuStream<'f> {
                 self.ended = true;
                 return;
             }
-            if let Some(r) = self.recs.first() {
-                self.nxt = Some(*r);
-                self.rec_at = 1;
+            if self.take_rec() {
                 return;
             }
         }
