@@ -285,10 +285,10 @@ fn build_tep<'a>(
     let mut failures = 0u32;
     // kallsyms is the largest piece of metadata: it is inflated (and, when events will be
     // printed, parsed) on another thread while the formats are read here.
-    let warm = opts.mode == Mode::Events;
+    let parse_now = opts.mode == Mode::Events;
     let (symbols, formats) = std::thread::scope(|s| {
         let symbols = s.spawn(move || {
-            if warm {
+            if parse_now {
                 // one copy of the text, inflated for the table and kept by it
                 f.kallsyms_buf()
                     .map(|(buf, range)| crate::tep::SymbolTable::parse_now(buf, range))

@@ -107,7 +107,8 @@ impl<'a> Text<'a> {
     /// NUL-terminated buffer), and the range, which is `range` or shorter. Bytes of an owned
     /// buffer before the range are overwritten rather than the text moved (it is megabytes).
     fn new(buf: Cow<'a, [u8]>, range: Range<usize>) -> (Self, Range<usize>) {
-        let range = range.start.min(buf.len())..range.end.min(buf.len());
+        let start = range.start.min(buf.len());
+        let range = start..range.end.clamp(start, buf.len());
         let mut end = match memchr::memchr(0, &buf[range.clone()]) {
             Some(z) => range.start + z,
             None => range.end,
@@ -154,8 +155,8 @@ impl<'a> Text<'a> {
 /// The parsed table.
 struct Table<'a> {
     text: Text<'a>,
-    /// Where the text's lines are in `text`.
-    range: Range<usize>,
+    /// Where the text's lines start in `text` (they end with it).
+    start: usize,
     /// Where the lines the parse took end: a line that does not scan ends the parse.
     taken_end: usize,
     /// Where the symbols' lines start, in `func_map` order.
@@ -177,7 +178,7 @@ impl<'a> Table<'a> {
         let (text, range) = Text::new(buf, range);
         let mut t = Table {
             text,
-            range: range.clone(),
+            start: range.start,
             taken_end: range.end,
             lines: Vec::with_capacity(range.len() / 40),
             addrs: Vec::with_capacity(range.len() / 40 + 1),
@@ -248,7 +249,7 @@ impl<'a> Table<'a> {
 
     /// The line starting at `s`.
     fn line(&self, s: usize) -> &[u8] {
-        let b = &self.text.bytes()[..self.range.end];
+        let b = self.text.bytes();
         let e = memchr::memchr(b'\n', &b[s..]).map_or(b.len(), |e| s + e);
         &b[s..e]
     }
@@ -669,7 +670,7 @@ impl<'a> Kallsyms<'a> {
             }
         };
         let text = &t.text.bytes()[..t.taken_end];
-        let from = t.range.start;
+        let from = t.start;
         if !name.is_empty() {
             for p in memchr::memmem::find_iter(&text[from..], name.as_bytes()) {
                 let p = from + p;
@@ -920,6 +921,11 @@ ffffffff81002000 t bar\t[ext4]\nffffffff81003000 t baz\t[xfs]\nffffffff81004000 
         let n = buf.len();
         let k = Kallsyms::parse_now(Cow::Owned(buf), 4..n);
         assert!(matches!(k.table().text, Text::Bytes(_)));
+        // a range past the buffer or backwards is an empty text, not a panic
+        for r in [3..1, 9..20] {
+            let k = Kallsyms::parse_now(Cow::Borrowed(b"ffffffff81000000 T a\n"), r);
+            assert!(k.find(0xffffffff81000000).is_none());
+        }
         let s = owned(k.in_file_order());
         assert_eq!((&*s[0].1, &*s[1].1), ("a\u{fffd}b", "c"));
     }
